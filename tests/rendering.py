@@ -1,0 +1,120 @@
+"""Render variants in-process and build their virtual environments with uv."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import copier
+from uv import find_uv_bin
+
+from variants import TEMPLATE_ROOT
+
+# What a template copy needs: the questionnaire, the template and its hooks.
+TEMPLATE_PARTS = ("copier.yml", "template", "hooks")
+
+
+def snapshot_template(destination: Path) -> Path:
+    """Copy the working tree's template (without .git) so renders see uncommitted edits."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for part in TEMPLATE_PARTS:
+        source = TEMPLATE_ROOT / part
+        if source.is_dir():
+            shutil.copytree(source, destination / part, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(source, destination / part)
+    return destination.resolve()
+
+
+def render_variant(template: Path, destination: Path, data: Mapping[str, Any], **kwargs: Any) -> Path:
+    """Render ``template`` into ``destination`` with copier's Python API, tasks included."""
+    copier.run_copy(
+        str(template),
+        destination,
+        data=dict(data),
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+        **kwargs,
+    )
+    return destination
+
+
+@cache
+def find_python(version: str) -> str:
+    """An interpreter for ``version`` (e.g. "3.12"): PATH, then pyenv, then uv's discovery."""
+    candidates = [shutil.which(f"python{version}") or ""]
+    candidates += sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python{version}")))
+    for candidate in candidates:
+        if candidate and _reports_version(candidate, version):
+            return candidate
+    found = subprocess.run(
+        [find_uv_bin(), "python", "find", version], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    if found and _reports_version(found, version):
+        return found
+    raise RuntimeError(f"no Python {version} interpreter found (PATH, ~/.pyenv/versions, uv python find)")
+
+
+def _reports_version(executable: str, version: str) -> bool:
+    result = subprocess.run(
+        [executable, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.returncode == 0 and result.stdout.strip() == version
+
+
+def uv_environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env["UV_COMPILE_BYTECODE"] = "1"  # this machine sets PYTHONDONTWRITEBYTECODE
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+def variant_venv(project: Path, python_version: str) -> Path:
+    """A venv inside ``project`` with the project and its test extras, from uv's shared cache."""
+    venv = project / ".venv"
+    uv = find_uv_bin()
+    env = uv_environment()
+    run_checked([uv, "venv", "--quiet", "--python", find_python(python_version), str(venv)], cwd=project, env=env)
+    run_checked(
+        [uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), "-e", ".[test]"],
+        cwd=project,
+        env=env,
+    )
+    return venv
+
+
+def run_checked(command: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 900) -> str:
+    """Run ``command``; on failure raise with its whole output, so the test report shows it."""
+    result = subprocess.run(
+        list(command),
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    if result.returncode != 0:
+        raise AssertionError(f"`{' '.join(command)}` exited {result.returncode} in {cwd}:\n{output}")
+    return output
+
+
+def project_environment(venv: Path) -> dict[str, str]:
+    """Environment for running tools inside a rendered project's venv."""
+    env = dict(os.environ)
+    env["VIRTUAL_ENV"] = str(venv)
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    for name in ("SECRET_KEY", "DATABASE_URL", "FIRST_SUPERUSER", "FIRST_SUPERUSER_PASSWORD", "PYTHONPATH"):
+        env.pop(name, None)
+    return env
