@@ -1,0 +1,1 @@
+"""The service's tests; a package so that they share helpers by relative import."""
