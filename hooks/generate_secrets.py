@@ -31,11 +31,34 @@ def write_private(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def env_text(algorithm: str) -> str:
+DATABASE_URLS = {
+    "postgresql": "postgresql+psycopg://{user}:{password}@localhost:5432/{name}",
+    "mysql": "mysql+pymysql://{user}:{password}@localhost:3306/{name}?charset=utf8mb4",
+}
+
+
+def database_lines(database: str, package: str) -> list[str]:
+    """For a server database: the account docker-compose creates, and the URL that uses it."""
+    if database not in DATABASE_URLS:
+        return []
+    password = secrets.token_urlsafe(24)
+    url = DATABASE_URLS[database].format(user=package, password=password, name=package)
+    return [
+        f"DATABASE_URL={url}",
+        "# Used by docker-compose.yml to create the database and its account:",
+        f"DATABASE_NAME={package}",
+        f"DATABASE_USER={package}",
+        f"DATABASE_PASSWORD={password}",
+        f"DATABASE_ROOT_PASSWORD={secrets.token_urlsafe(24)}",
+    ]
+
+
+def env_text(algorithm: str, database: str = "sqlite", package: str = "app") -> str:
     lines = [
         "# Made at copy time by copier-fastapi-jwt. Never commit this file;",
         "# `copier update` never rewrites it. See README.md, section Configuration.",
     ]
+    lines += database_lines(database, package)
     if algorithm == "RS256":
         lines += [f"JWT_PRIVATE_KEY_FILE={PRIVATE_KEY}", f"JWT_PUBLIC_KEY_FILE={PUBLIC_KEY}"]
     # Also made for RS256 projects, so that switching to HS256 later has a key ready.
@@ -67,6 +90,8 @@ def generate_rsa_key_pair() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--algorithm", choices=["HS256", "RS256"], default="HS256")
+    parser.add_argument("--database", choices=["sqlite", "postgresql", "mysql"], default="sqlite")
+    parser.add_argument("--package", default="app", help="the package name, also used for the database")
     args = parser.parse_args(argv)
     if args.algorithm == "RS256":
         if PRIVATE_KEY.exists() or PUBLIC_KEY.exists():
@@ -77,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     if ENV_FILE.exists():
         print(f"{ENV_FILE} exists: kept as it is.")
         return 0
-    write_private(ENV_FILE, env_text(args.algorithm))
+    write_private(ENV_FILE, env_text(args.algorithm, args.database, args.package))
     print(f"Wrote {ENV_FILE} with new secrets and the first superuser 'admin' (password in {ENV_FILE}).")
     return 0
 
