@@ -118,3 +118,20 @@ def project_environment(venv: Path) -> dict[str, str]:
     for name in ("SECRET_KEY", "DATABASE_URL", "FIRST_SUPERUSER", "FIRST_SUPERUSER_PASSWORD", "PYTHONPATH"):
         env.pop(name, None)
     return env
+
+
+SERVER_URL_VARIABLES = {"postgresql": "TEST_POSTGRESQL_URL", "mysql": "TEST_MYSQL_URL"}
+
+
+def server_url(database: str) -> str | None:
+    """The shared server account for a database backend (None for SQLite); missing is a failure."""
+    if database not in SERVER_URL_VARIABLES:
+        return None
+    variable = SERVER_URL_VARIABLES[database]
+    url = os.environ.get(variable)
+    if not url:
+        raise AssertionError(
+            f"{variable} is not set: the {database} variants need a server. "
+            'Run `eval "$(.ci/start-databases.sh)"` first (it installs and starts PostgreSQL and MariaDB).'
+        )
+    return url

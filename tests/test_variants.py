@@ -7,22 +7,25 @@ from pathlib import Path
 
 import pytest
 
-from rendering import project_environment, render_variant, run_checked, variant_venv
+from rendering import project_environment, render_variant, run_checked, server_url, variant_venv
 from variants import Variant, questions, selected_matrix
 
 MATRIX = selected_matrix()
 DEFAULT_PYTHON = questions()["python_version"]["default"]
 
 
-def check_project(project: Path, python_version: str) -> None:
+def check_project(project: Path, python_version: str, database_url: str | None = None) -> None:
     """Install ``project`` and run what its own CI runs: pytest, ruff, ruff format, mypy --strict."""
     venv = variant_venv(project, python_version)
     env = project_environment(venv)
+    if database_url is not None:  # a server account the variant's tests make their own database with
+        env["DATABASE_URL"] = database_url
     bin_dir = venv / "bin"
     report = run_checked([str(bin_dir / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, env)
     summary = report.strip().splitlines()[-1]
     passed = re.search(r"(\d+) passed", summary)
-    assert passed and int(passed.group(1)) > 0, f"the variant's own tests did not run:\n{report}"
+    assert passed, f"the variant's own tests did not run:\n{report}"
+    assert int(passed.group(1)) > 0, f"the variant's own tests did not run:\n{report}"
     assert not re.search(r"\d+ (skipped|xfailed|deselected)", summary), f"tests were skipped:\n{report}"
     run_checked([str(bin_dir / "ruff"), "check", "--no-cache", "."], project, env)
     run_checked([str(bin_dir / "ruff"), "format", "--check", "--no-cache", "."], project, env)
@@ -32,7 +35,7 @@ def check_project(project: Path, python_version: str) -> None:
 @pytest.mark.parametrize("variant", MATRIX, ids=[variant.id for variant in MATRIX])
 def test_variant_passes_its_tests_and_linters(variant: Variant, template_path: Path, tmp_path: Path) -> None:
     project = render_variant(template_path, tmp_path / "project", variant.data)
-    check_project(project, DEFAULT_PYTHON)
+    check_project(project, DEFAULT_PYTHON, server_url(variant["database"]))
 
 
 @pytest.mark.parametrize(

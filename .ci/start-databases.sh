@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Start the PostgreSQL and MariaDB servers from Debian's packages (no Docker here), create
+# the account the tests use (it may create and drop databases named test_*), and print the
+# URLs to export. Idempotent: safe to run again on a machine where they already run.
+set -euo pipefail
+
+DB_USER=template_tests
+DB_PASSWORD=template_tests
+
+if ! command -v pg_ctlcluster >/dev/null || ! command -v mariadbd >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql mariadb-server >/dev/null
+fi
+
+# PostgreSQL: the cluster Debian created, on 127.0.0.1:5432, password auth for TCP.
+pg_version=$(ls /usr/lib/postgresql | sort -V | tail -1)
+pg_ctlcluster "$pg_version" main start 2>/dev/null || pg_ctlcluster "$pg_version" main status >/dev/null
+for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+pg_isready -h 127.0.0.1 -p 5432 >/dev/null
+su postgres -c "psql -q -v ON_ERROR_STOP=1" <<SQL
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$DB_USER') THEN
+    CREATE ROLE $DB_USER LOGIN CREATEDB PASSWORD '$DB_PASSWORD';
+  END IF;
+END \$\$;
+SQL
+
+# MariaDB on 127.0.0.1:3306.
+if ! mariadb-admin ping --silent 2>/dev/null; then
+    mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld
+    (mariadbd-safe --user=mysql --bind-address=127.0.0.1 >/dev/null 2>&1 &)
+    for _ in $(seq 1 60); do mariadb-admin ping --silent 2>/dev/null && break; sleep 1; done
+fi
+mariadb-admin ping --silent
+mariadb -u root <<SQL
+CREATE USER IF NOT EXISTS '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASSWORD';
+CREATE USER IF NOT EXISTS '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$DB_PASSWORD';
+GRANT ALL PRIVILEGES ON \`test\_%\`.* TO '$DB_USER'@'localhost';
+GRANT ALL PRIVILEGES ON \`test\_%\`.* TO '$DB_USER'@'127.0.0.1';
+FLUSH PRIVILEGES;
+SQL
+
+echo "export TEST_POSTGRESQL_URL=postgresql+psycopg://$DB_USER:$DB_PASSWORD@127.0.0.1:5432/postgres"
+echo "export TEST_MYSQL_URL=mysql+pymysql://$DB_USER:$DB_PASSWORD@127.0.0.1:3306/?charset=utf8mb4"
