@@ -3,6 +3,8 @@
 # the account the tests use (it may create and drop databases named test_*), and print the
 # URLs to export. Idempotent: safe to run again on a machine where they already run.
 set -euo pipefail
+# Only the export lines go to standard output (callers eval it); everything else to stderr.
+exec 3>&1 1>&2
 
 DB_USER=template_tests
 DB_PASSWORD=template_tests
@@ -40,5 +42,5 @@ GRANT ALL PRIVILEGES ON \`test\_%\`.* TO '$DB_USER'@'127.0.0.1';
 FLUSH PRIVILEGES;
 SQL
 
-echo "export TEST_POSTGRESQL_URL=postgresql+psycopg://$DB_USER:$DB_PASSWORD@127.0.0.1:5432/postgres"
-echo "export TEST_MYSQL_URL=mysql+pymysql://$DB_USER:$DB_PASSWORD@127.0.0.1:3306/?charset=utf8mb4"
+echo >&3 "export TEST_POSTGRESQL_URL=postgresql+psycopg://$DB_USER:$DB_PASSWORD@127.0.0.1:5432/postgres"
+echo >&3 "export TEST_MYSQL_URL=mysql+pymysql://$DB_USER:$DB_PASSWORD@127.0.0.1:3306/?charset=utf8mb4"
