@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# After dev-lint-all.sh rendered /tmp/lint: unique problems across variants, with a variant each.
-V=/tmp/lintvenv
-for d in /tmp/lint/*/; do
+# After dev-lint-all.sh rendered ${LINT_DIR:-/tmp/lint}: unique problems across variants, with a variant each.
+V=${LINT_DIR:-/tmp/lint}venv
+for d in ${LINT_DIR:-/tmp/lint}/*/; do
   [ "$(basename $d)" = _template ] && continue
   cd $d
   $V/bin/ruff check --no-cache --output-format concise . 2>/dev/null | grep -v "^Found\|fixable\|^All checks" | sed "s|$|  [$(basename $d)]|"
