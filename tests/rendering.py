@@ -132,6 +132,6 @@ def server_url(database: str) -> str | None:
     if not url:
         raise AssertionError(
             f"{variable} is not set: the {database} variants need a server. "
-            'Run `eval "$(.ci/start-databases.sh)"` first (it installs and starts PostgreSQL and MariaDB).'
+            'Run `eval "$(.ci/prepare.sh)"` first (it installs and starts PostgreSQL and MariaDB).'
         )
     return url

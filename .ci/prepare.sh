@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Start the PostgreSQL and MariaDB servers from Debian's packages (no Docker here), create
-# the account the tests use (it may create and drop databases named test_*), and print the
-# URLs to export. Idempotent: safe to run again on a machine where they already run.
+# Prepare a machine for the template's tests (as root): install Debian's PostgreSQL, MariaDB
+# and Chromium (Playwright drives it; it cannot download a browser of its own here), start
+# the servers (no Docker here), create the account the tests use (it may create and drop
+# databases named test_*), and print the URLs to export. Idempotent.
 set -euo pipefail
 # Only the export lines go to standard output (callers eval it); everything else to stderr.
 exec 3>&1 1>&2
@@ -9,9 +10,9 @@ exec 3>&1 1>&2
 DB_USER=template_tests
 DB_PASSWORD=template_tests
 
-if ! command -v pg_ctlcluster >/dev/null || ! command -v mariadbd >/dev/null; then
+if ! command -v pg_ctlcluster >/dev/null || ! command -v mariadbd >/dev/null || ! command -v chromium >/dev/null; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql mariadb-server >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql mariadb-server chromium >/dev/null
 fi
 
 # PostgreSQL: the cluster Debian created, on 127.0.0.1:5432, password auth for TCP.
