@@ -15,6 +15,40 @@ from pathlib import Path
 
 import httpx
 
+from rendering import project_environment, run_checked
+
+ADMIN_PASSWORD = "admin-password-for-live-tests"
+
+
+def service_environment(venv: Path, database_url: str, **extra: str) -> dict[str, str]:
+    """Environment of a live test service: its database, a first superuser "admin", cheap hashing."""
+    env = project_environment(venv)
+    env.update(
+        DATABASE_URL=database_url,
+        FIRST_SUPERUSER="admin",
+        FIRST_SUPERUSER_PASSWORD=ADMIN_PASSWORD,
+        BCRYPT_ROUNDS="4",
+        LOG_LEVEL="WARNING",
+        **extra,
+    )
+    return env
+
+
+def migrate_project(project: Path, venv: Path, env: Mapping[str, str]) -> None:
+    """``python -m <package> migrate`` in a rendered project."""
+    run_checked([str(venv / "bin" / "python"), "-m", _package(project), "migrate"], project, env)
+
+
+def admin_token(base_url: str) -> str:
+    response = httpx.post(f"{base_url}/token", data={"username": "admin", "password": ADMIN_PASSWORD}, timeout=30)
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+def _package(project: Path) -> str:
+    return next(path.name for path in (project / "src").iterdir() if (path / "main.py").exists())
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -38,7 +72,7 @@ def wait_until(check: callable, what: str, attempts: int = 300, pause: float = 0
 @contextmanager
 def running_service(project: Path, venv: Path, env: Mapping[str, str]) -> Iterator[str]:
     """Start ``uvicorn <package>.main:app`` of a rendered project; yield its base URL."""
-    package = next(path.name for path in (project / "src").iterdir() if (path / "main.py").exists())
+    package = _package(project)
     port = free_port()
     log = (project / f"uvicorn-{port}.log").open("w")
     process = subprocess.Popen(

@@ -12,13 +12,20 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from live import MariaDBServer, PostgresServer, running_service, wait_until
-from rendering import project_environment, render_variant, run_checked, variant_venv
+from live import (
+    MariaDBServer,
+    PostgresServer,
+    admin_token,
+    migrate_project,
+    running_service,
+    service_environment,
+    wait_until,
+)
+from rendering import render_variant, variant_venv
 from variants import matrix_axes, questions
 
 DEFAULT_PYTHON = questions()["python_version"]["default"]
 SERVER_BACKENDS = [database for database in matrix_axes()["database"] if database != "sqlite"]
-ADMIN_PASSWORD = "admin-password-for-live-tests"
 
 
 @pytest.fixture
@@ -43,22 +50,13 @@ def create_database(server_url: str) -> str:
 
 
 def start_environment(project: Path, venv: Path, database_url: str) -> dict[str, str]:
-    env = project_environment(venv)
-    env.update(
-        DATABASE_URL=database_url,
-        FIRST_SUPERUSER="admin",
-        FIRST_SUPERUSER_PASSWORD=ADMIN_PASSWORD,
-        BCRYPT_ROUNDS="4",
-        LOG_LEVEL="WARNING",
-    )
-    run_checked([str(venv / "bin" / "python"), "-m", "my_service", "migrate"], project, env)
+    env = service_environment(venv, database_url)
+    migrate_project(project, venv, env)
     return env
 
 
 def admin_headers(base_url: str) -> dict[str, str]:
-    response = httpx.post(f"{base_url}/token", data={"username": "admin", "password": ADMIN_PASSWORD}, timeout=30)
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+    return {"Authorization": f"Bearer {admin_token(base_url)}"}
 
 
 def race_signups(base_url: str, headers: dict[str, str], attempts: int = 20) -> list[int]:

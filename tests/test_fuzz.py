@@ -7,15 +7,13 @@ import shutil
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
-from live import running_service
-from rendering import project_environment, render_variant, run_checked, variant_venv
+from live import admin_token, migrate_project, running_service, service_environment
+from rendering import render_variant, run_checked, variant_venv
 from variants import matrix_axes, questions
 
 DEFAULT_PYTHON = questions()["python_version"]["default"]
-ADMIN_PASSWORD = "admin-password-for-fuzzing"
 CASES = [
     (library, algorithm) for library in matrix_axes()["jwt_library"] for algorithm in matrix_axes()["jwt_algorithm"]
 ]
@@ -35,21 +33,13 @@ def test_fuzzing_finds_no_server_error_and_no_schema_violation(
     data = {"jwt_library": library, "jwt_algorithm": algorithm, "refresh_tokens": True}
     project = render_variant(template_path, tmp_path / "project", data)
     venv = variant_venv(project, DEFAULT_PYTHON)
-    env = project_environment(venv)
-    env.update(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'fuzz.db'}",
-        FIRST_SUPERUSER="admin",
-        FIRST_SUPERUSER_PASSWORD=ADMIN_PASSWORD,
-        BCRYPT_ROUNDS="4",
-        LOG_LEVEL="WARNING",
-        # Fuzzed logins would otherwise lock the admin out and hide the authenticated routes.
-        LOGIN_MAX_FAILURES_PER_USER="1000",
-        LOGIN_MAX_FAILURES_PER_ADDRESS="100000",
-    )
-    run_checked([str(venv / "bin" / "python"), "-m", "my_service", "migrate"], project, env)
+    # Fuzzed logins would otherwise lock the admin out and hide the authenticated routes.
+    throttling = {"LOGIN_MAX_FAILURES_PER_USER": "1000", "LOGIN_MAX_FAILURES_PER_ADDRESS": "100000"}
+    env = service_environment(venv, f"sqlite:///{tmp_path / 'fuzz.db'}", **throttling)
+    migrate_project(project, venv, env)
     with running_service(project, venv, env) as base_url:
-        token = httpx.post(f"{base_url}/token", data={"username": "admin", "password": ADMIN_PASSWORD}).json()
-        for headers in ([], ["-H", f"Authorization: Bearer {token['access_token']}"]):
+        token = admin_token(base_url)
+        for headers in ([], ["-H", f"Authorization: Bearer {token}"]):
             report = run_checked(
                 [
                     schemathesis(),

@@ -9,12 +9,11 @@ import httpx
 import jwt
 import pytest
 
-from live import running_service
-from rendering import project_environment, render_variant, run_checked, variant_venv
+from live import admin_token, running_service, service_environment
+from rendering import render_variant, run_checked, variant_venv
 from variants import questions
 
 DEFAULT_PYTHON = questions()["python_version"]["default"]
-ADMIN_PASSWORD = "admin-password-for-interop-tests"
 
 
 def prepare(template_path: Path, folder: Path, data: dict[str, str]) -> tuple[Path, Path]:
@@ -23,23 +22,7 @@ def prepare(template_path: Path, folder: Path, data: dict[str, str]) -> tuple[Pa
 
 
 def service_env(venv: Path, database: Path, **extra: str) -> dict[str, str]:
-    env = project_environment(venv)
-    env.update(
-        DATABASE_URL=f"sqlite:///{database}",
-        FIRST_SUPERUSER="admin",
-        FIRST_SUPERUSER_PASSWORD=ADMIN_PASSWORD,
-        BCRYPT_ROUNDS="4",
-        LOG_LEVEL="WARNING",
-        **extra,
-    )
-    return env
-
-
-def login(base_url: str) -> str:
-    response = httpx.post(f"{base_url}/token", data={"username": "admin", "password": ADMIN_PASSWORD}, timeout=30)
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
+    return service_environment(venv, f"sqlite:///{database}", **extra)
 
 
 def me(base_url: str, token: str) -> int:
@@ -69,8 +52,8 @@ def test_a_token_from_one_library_verifies_in_the_other(algorithm: str, template
         running_service(jose_project, jose_venv, service_env(jose_venv, database)) as jose_url,
         running_service(pyjwt_project, pyjwt_venv, service_env(pyjwt_venv, database)) as pyjwt_url,
     ):
-        assert me(pyjwt_url, login(jose_url)) == 200
-        assert me(jose_url, login(pyjwt_url)) == 200
+        assert me(pyjwt_url, admin_token(jose_url)) == 200
+        assert me(jose_url, admin_token(pyjwt_url)) == 200
 
 
 def test_jwks_lets_another_service_verify_tokens_and_rotation_keeps_old_tokens(
@@ -81,7 +64,7 @@ def test_jwks_lets_another_service_verify_tokens_and_rotation_keeps_old_tokens(
     env = service_env(venv, database)
     run_checked([str(venv / "bin" / "python"), "-m", "my_service", "migrate"], project, env)
     with running_service(project, venv, env) as base_url:
-        old_token = login(base_url)
+        old_token = admin_token(base_url)
         client = jwt.PyJWKClient(f"{base_url}/.well-known/jwks.json")
         signing_key = client.get_signing_key_from_jwt(old_token)
         claims = jwt.decode(
@@ -115,7 +98,7 @@ def test_jwks_lets_another_service_verify_tokens_and_rotation_keeps_old_tokens(
     rotated = service_env(venv, database, JWT_PREVIOUS_PUBLIC_KEY_FILES=str(tmp_path / "previous_public.pem"))
     with running_service(project, venv, rotated) as base_url:
         assert me(base_url, old_token) == 200
-        new_token = login(base_url)
+        new_token = admin_token(base_url)
         new_kid = jwt.get_unverified_header(new_token)["kid"]
         assert new_kid != old_kid
         published = {key["kid"] for key in httpx.get(f"{base_url}/.well-known/jwks.json", timeout=10).json()["keys"]}

@@ -109,15 +109,15 @@ def test_questions_are_answered_in_a_terminal(template_path: Path, tmp_path: Pat
     assert (project / ".env").is_file()  # the task ran
 
 
-def test_without_a_terminal_copier_asks_for_defaults(template_path: Path, tmp_path: Path) -> None:
-    result = subprocess.run(
-        [COPIER, "copy", "--trust", str(template_path), str(tmp_path / "project")],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+def run_copier_without_terminal(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """The real copier CLI with no terminal on standard input, as in a script or CI job."""
+    return subprocess.run(
+        [COPIER, *arguments], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300, check=False
     )
+
+
+def test_without_a_terminal_copier_asks_for_defaults(template_path: Path, tmp_path: Path) -> None:
+    result = run_copier_without_terminal("copy", "--trust", str(template_path), str(tmp_path / "project"))
     assert result.returncode != 0
     assert NOT_A_TTY in result.stderr
     assert not (tmp_path / "project" / "pyproject.toml").exists()
@@ -128,14 +128,7 @@ def test_defaults_and_data_script_a_copy_without_a_terminal(template_path: Path,
     data = {"project_name": "Billing API", "jwt_library": "pyjwt", "use_scopes": "false"}
     data["access_token_expire_minutes"] = "45"
     arguments = [f"--data={name}={value}" for name, value in data.items()]
-    result = subprocess.run(
-        [COPIER, "copy", "--trust", "--defaults", *arguments, str(template_path), str(project)],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = run_copier_without_terminal("copy", "--trust", "--defaults", *arguments, str(template_path), str(project))
     assert result.returncode == 0, result.stdout + result.stderr
     recorded = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
     assert recorded["project_name"] == "Billing API"
@@ -149,13 +142,8 @@ def test_defaults_and_data_script_a_copy_without_a_terminal(template_path: Path,
 
 def test_a_bad_scripted_answer_is_refused_with_its_message(template_path: Path, tmp_path: Path) -> None:
     project = tmp_path / "project"
-    result = subprocess.run(
-        [COPIER, "copy", "--trust", "--defaults", "--data=author_email=nobody", str(template_path), str(project)],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    result = run_copier_without_terminal(
+        "copy", "--trust", "--defaults", "--data=author_email=nobody", str(template_path), str(project)
     )
     assert result.returncode != 0
     assert "does not look like an e-mail address" in result.stdout + result.stderr
