@@ -213,8 +213,10 @@ def make_user_edits(project: Path) -> dict[str, list[str]]:
     main.write_text(text, encoding="utf-8")
 
     config = source / "config.py"
-    log_level = '    log_level: str = "INFO"\n'
-    config.write_text(replace_once(config.read_text(encoding="utf-8"), log_level, log_level + ITEMS_SETTING, config))
+    log_level = re.search(r"^    log_level: .*\n", config.read_text(encoding="utf-8"), re.MULTILINE)
+    assert log_level, f"{config}: no `log_level` setting to add a user setting after"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(replace_once(text, log_level.group(0), log_level.group(0) + ITEMS_SETTING, config))
 
     readme = project / "README.md"
     title, rest = readme.read_text(encoding="utf-8").split("\n", 1)
