@@ -5,6 +5,8 @@
 # databases named test_*), and print the URLs to export. Idempotent.
 set -euo pipefail
 # Only the export lines go to standard output (callers eval it); everything else to stderr.
+# The servers start with that descriptor (3) closed: a daemon holding it open would keep
+# `eval "$(.ci/prepare.sh)"` waiting for the end of its output forever.
 exec 3>&1 1>&2
 
 DB_USER=template_tests
@@ -17,7 +19,7 @@ fi
 
 # PostgreSQL: the cluster Debian created, on 127.0.0.1:5432, password auth for TCP.
 pg_version=$(ls /usr/lib/postgresql | sort -V | tail -1)
-pg_ctlcluster "$pg_version" main start 2>/dev/null || pg_ctlcluster "$pg_version" main status >/dev/null
+pg_ctlcluster "$pg_version" main start </dev/null >/dev/null 2>&1 3>&- || pg_ctlcluster "$pg_version" main status >/dev/null
 for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
 pg_isready -h 127.0.0.1 -p 5432 >/dev/null
 su postgres -c "psql -q -v ON_ERROR_STOP=1" <<SQL
@@ -31,7 +33,7 @@ SQL
 # MariaDB on 127.0.0.1:3306.
 if ! mariadb-admin ping --silent 2>/dev/null; then
     mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld
-    (mariadbd-safe --user=mysql --bind-address=127.0.0.1 >/dev/null 2>&1 &)
+    (mariadbd-safe --user=mysql --bind-address=127.0.0.1 </dev/null >/dev/null 2>&1 3>&- &)
     for _ in $(seq 1 60); do mariadb-admin ping --silent 2>/dev/null && break; sleep 1; done
 fi
 mariadb-admin ping --silent
