@@ -110,6 +110,12 @@ def run_checked(command: Sequence[str], cwd: Path, env: Mapping[str, str] | None
     return output
 
 
+def mypy_cache_dir() -> Path:
+    """This xdist worker's own mypy cache (workers never share one), kept between runs."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return TEMPLATE_ROOT / ".cache" / "mypy" / worker
+
+
 def project_environment(venv: Path) -> dict[str, str]:
     """Environment for running tools inside a rendered project's venv."""
     env = dict(os.environ)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rendering import project_environment, render_variant, run_checked, server_url, variant_venv
+from rendering import mypy_cache_dir, project_environment, render_variant, run_checked, server_url, variant_venv
 from variants import Variant, questions, selected_matrix
 
 MATRIX = selected_matrix()
@@ -29,7 +29,9 @@ def check_project(project: Path, python_version: str, database_url: str | None =
     assert not re.search(r"\d+ (skipped|xfailed|deselected)", summary), f"tests were skipped:\n{report}"
     run_checked([str(bin_dir / "ruff"), "check", "--no-cache", "."], project, env)
     run_checked([str(bin_dir / "ruff"), "format", "--check", "--no-cache", "."], project, env)
-    run_checked([str(bin_dir / "mypy"), "--strict"], project, env)
+    # One incremental cache per xdist worker: the variants share their dependencies' stubs,
+    # so only the project's own modules are checked afresh (about 1 s instead of 11 s).
+    run_checked([str(bin_dir / "mypy"), "--strict", "--cache-dir", str(mypy_cache_dir())], project, env)
 
 
 @pytest.mark.parametrize("variant", MATRIX, ids=[variant.id for variant in MATRIX])
