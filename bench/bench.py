@@ -56,6 +56,7 @@ from harness import (
     matrix_axes,
     rss_mib,
     run_wrk,
+    run_wrk_count,
     say,
     service_environment,
     start_service,
@@ -480,14 +481,13 @@ def send_requests(ctx: Context, service: Service, token: str, count: int) -> Wrk
     argv = wrk_argv(
         ctx.pinning,
         f"{service.url}/users/me",
-        duration=3600,
+        duration=max(60, count // 20),  # a bound only: wrk is stopped after `count` answers
         connections=1,
         headers=[f"Authorization: Bearer {token}"],
         script=COUNT_LUA,
     )
-    result = run_wrk(
-        ctx.processes, f"{service.name} GET /users/me x{count}", argv, env=dict(os.environ, BENCH_COUNT=str(count))
-    )
+    env = dict(os.environ, BENCH_COUNT=str(count))
+    result = run_wrk_count(ctx.processes, f"{service.name} GET /users/me x{count}", argv, env, count)
     if result.requests != count:
         raise BenchError(f"wrk sent {result.requests} requests instead of {count}:\n{result.output}")
     return result

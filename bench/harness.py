@@ -254,8 +254,10 @@ class Processes:
         except subprocess.TimeoutExpired:
             self.stop(process)
             raise BenchError(f"`{' '.join(argv)}` did not finish within {timeout:.0f} s") from None
-        finally:
-            self._forget(process)
+        except BaseException:  # Ctrl-C, SIGTERM: do not leave it running
+            self.stop(process)
+            raise
+        self._forget(process)
         return process.returncode, out.decode(errors="replace"), err.decode(errors="replace")
 
     def stop(self, process: subprocess.Popen[bytes], grace: float = 10) -> None:
@@ -671,3 +673,38 @@ def run_wrk(processes: Processes, what: str, argv: Sequence[str], env: Mapping[s
     duration = next((int(arg[2:-1]) for arg in argv if arg.startswith("-d") and arg.endswith("s")), 60)
     code, out, err = processes.run(argv, env=env, timeout=duration + 120)
     return finish_wrk(what, code, out, err)
+
+
+COUNT_MARKER = "bench-count-reached"
+
+
+def run_wrk_count(
+    processes: Processes, what: str, argv: Sequence[str], env: Mapping[str, str], count: int
+) -> WrkResult:
+    """Run wrk with bench/count.lua: end it (SIGINT) as soon as the script reports ``count`` answers."""
+    process = processes.start(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None
+    head: list[str] = []
+    try:
+        for raw in process.stdout:
+            line = raw.decode(errors="replace")
+            head.append(line)
+            if line.startswith(COUNT_MARKER):
+                break
+        # The signal may land on wrk's worker thread while it is still exiting; repeat until wrk ends.
+        for _ in range(30):
+            if process.poll() is not None:
+                break
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGINT)
+            try:
+                process.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                continue
+        out, err = process.communicate(timeout=30)
+    except BaseException:
+        processes.stop(process)
+        raise
+    processes.stop(process)
+    text = "".join(head) + out.decode(errors="replace")
+    return finish_wrk(what, process.returncode, text, err.decode(errors="replace"))
