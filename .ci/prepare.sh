@@ -18,7 +18,7 @@ if ! command -v pg_ctlcluster >/dev/null || ! command -v mariadbd >/dev/null || 
 fi
 
 # PostgreSQL: the cluster Debian created, on 127.0.0.1:5432, password auth for TCP.
-pg_version=$(ls /usr/lib/postgresql | sort -V | tail -1)
+pg_version=$(find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -printf "%f\n" | sort -V | tail -1)
 pg_ctlcluster "$pg_version" main start </dev/null >/dev/null 2>&1 3>&- || pg_ctlcluster "$pg_version" main status >/dev/null
 for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
 pg_isready -h 127.0.0.1 -p 5432 >/dev/null

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -57,11 +57,16 @@ def free_port() -> int:
         return port
 
 
-def wait_until(check: callable, what: str, attempts: int = 300, pause: float = 0.1) -> None:  # type: ignore[valid-type]
+def accepts_connections(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
+
+
+def wait_until(check: Callable[[], object], what: str, attempts: int = 300, pause: float = 0.1) -> None:
     """Poll ``check`` a bounded number of times; fail with ``what`` if it never holds."""
     for _ in range(attempts):
         try:
-            if check():  # type: ignore[operator]
+            if check():
                 return
         except (OSError, httpx.HTTPError):
             pass
@@ -194,10 +199,7 @@ class MariaDBServer:
                 stdout=subprocess.DEVNULL,
                 stderr=error_log,
             )
-        wait_until(
-            lambda: socket.create_connection(("127.0.0.1", self.port), timeout=1).close() is None,
-            f"MariaDB on port {self.port}",
-        )
+        wait_until(lambda: accepts_connections(self.port), f"MariaDB on port {self.port}")
 
     def stop(self) -> None:
         if self.process is not None:

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 
 from variants import TEMPLATE_ROOT
 
@@ -24,3 +29,30 @@ def test_readme_first_command_renders_the_defaults_and_starts_the_service() -> N
     assert "copier copy --trust --defaults" in render_command
     assert "migrate" in render_command
     assert "uvicorn my_service.main:app" in render_command
+
+
+def run_tool(*command: str) -> subprocess.CompletedProcess[str]:
+    bin_dir = Path(sys.executable).parent
+    return subprocess.run(
+        [str(bin_dir / command[0]), *command[1:]],
+        cwd=TEMPLATE_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("ruff", "check", "--no-cache", "tests", "hooks", "bench"),
+        ("ruff", "format", "--check", "--no-cache", "tests", "hooks", "bench"),
+        ("mypy", "--cache-dir", str(TEMPLATE_ROOT / ".cache" / "mypy" / "repository")),
+        ("shellcheck", ".ci/run", ".ci/prepare.sh", "bench/run.sh"),
+    ],
+    ids=["ruff", "ruff-format", "mypy", "shellcheck"],
+)
+def test_the_repository_code_passes_its_linters(command: tuple[str, ...]) -> None:
+    result = run_tool(*command)
+    assert result.returncode == 0, f"`{' '.join(command)}` failed:\n{result.stdout}{result.stderr}"
