@@ -28,18 +28,17 @@ from typing import IO, Any
 
 import copier
 import httpx
-import yaml
 from uv import find_uv_bin
 
 BENCH_DIR = Path(__file__).resolve().parent
 TEMPLATE_ROOT = BENCH_DIR.parent
-COPIER_YML = TEMPLATE_ROOT / "copier.yml"
+sys.path.insert(0, str(TEMPLATE_ROOT / "tests"))  # the matrix is read as the tests read it
+import variants  # noqa: E402
+
 REFERENCE_DIR = BENCH_DIR / "reference"
 LOGIN_LUA = BENCH_DIR / "login.lua"
 COUNT_LUA = BENCH_DIR / "count.lua"
 
-# Questions that pick the interpreter rather than the code: not part of the variant matrix.
-NOT_IN_MATRIX = frozenset({"python_version"})
 # Server databases: the environment variable with the shared account's URL (.ci/prepare.sh).
 SERVER_URL_VARIABLES = {"postgresql": "TEST_POSTGRESQL_URL", "mysql": "TEST_MYSQL_URL"}
 # Settings a rendered service reads from its environment before .env: never inherit ours.
@@ -56,33 +55,13 @@ class BenchError(Exception):
 # ---------------------------------------------------------------------------
 
 
-def _questions() -> dict[str, dict[str, Any]]:
-    config = yaml.safe_load(COPIER_YML.read_text(encoding="utf-8"))
-    return {name: spec for name, spec in config.items() if not name.startswith("_")}
-
-
-def _choices(spec: Mapping[str, Any]) -> list[Any]:
-    choices = spec["choices"]
-    listed = list(choices.values()) if isinstance(choices, Mapping) else list(choices)
-    return [item["value"] if isinstance(item, Mapping) else item for item in listed]
-
-
 def matrix_axes() -> dict[str, list[Any]]:
-    """Each choice or yes/no question of copier.yml and its values, in the file's order."""
-    axes: dict[str, list[Any]] = {}
-    for name, spec in _questions().items():
-        if name in NOT_IN_MATRIX:
-            continue
-        if "choices" in spec:
-            axes[name] = _choices(spec)
-        elif spec.get("type") == "bool":
-            axes[name] = [True, False]
-    return axes
+    """Each choice or yes/no question of copier.yml and its values, as the template's tests read them."""
+    return variants.matrix_axes()
 
 
 def default_answers() -> dict[str, Any]:
-    questions = _questions()
-    return {name: questions[name]["default"] for name in matrix_axes()}
+    return variants.defaults()
 
 
 def full_matrix() -> list[dict[str, Any]]:
