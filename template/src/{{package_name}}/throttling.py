@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, delete, select, update
 
 from .config import Settings
@@ -91,7 +91,7 @@ class LoginThrottler:
         ``username_key`` is the canonical username (or, when the input cannot be a username,
         what was typed: it is hashed); ``user_id`` the account it names, if any.
         """
-        if user_id is not None and address and self._is_known(session, user_id, address):
+        if user_id is not None and address and self._is_known(session, user_id, address, since=self._known_since()):
             slots: tuple[tuple[str, int], ...] = ((_known_subject(user_id, address), self._per_user),)
         else:
             slots = ((user_subject(username_key), self._per_user),)
@@ -154,41 +154,55 @@ class LoginThrottler:
 
     def _take(self, session: Session, subject: str, limit: int) -> int | None:
         """Take one slot atomically; None when taken, else the seconds to wait."""
-        for _attempt in range(3):
-            now = datetime.now(UTC)
-            window_start = now - self._window
-            # A lockout that ended, or a window that closed, starts the counter again.
-            session.exec(
-                update(LoginThrottle)
-                .where(col(LoginThrottle.subject) == subject)
-                .where(
-                    (col(LoginThrottle.locked_until) <= now)
-                    | (col(LoginThrottle.locked_until).is_(None) & (col(LoginThrottle.window_start) < window_start))
-                )
-                .values(failures=0, window_start=now, locked_until=None)
-            )
-            taken = session.exec(
-                update(LoginThrottle)
-                .where(col(LoginThrottle.subject) == subject)
-                .where(col(LoginThrottle.locked_until).is_(None))
-                .where(col(LoginThrottle.failures) < limit)
-                .values(failures=col(LoginThrottle.failures) + 1)
-            ).rowcount
-            session.commit()
-            if taken:
-                return None
-            row = session.exec(select(LoginThrottle).where(col(LoginThrottle.subject) == subject)).first()
-            if row is not None:
-                if row.locked_until is None:
-                    return 1  # every slot is held by attempts still being checked
-                return max(1, math.ceil((_aware(row.locked_until) - now).total_seconds()))
+        for attempt in range(3):
             try:
-                session.add(LoginThrottle(subject=subject, failures=1, window_start=now))
-                session.commit()
-                return None
-            except IntegrityError:  # a concurrent first attempt inserted it: take a slot in that row
+                return self._take_once(session, subject, limit)
+            except OperationalError:  # a deadlock between racing transactions: rolled back, so try again
                 session.rollback()
-        return 1
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _take_once(self, session: Session, subject: str, limit: int) -> int | None:
+        now = datetime.now(UTC)
+        exists = select(col(LoginThrottle.subject)).where(col(LoginThrottle.subject) == subject)
+        if session.exec(exists).first() is None:
+            # The row first, in a transaction of its own: an UPDATE of a missing row would take
+            # range locks that racing inserts deadlock on (MySQL).
+            try:
+                session.add(LoginThrottle(subject=subject, failures=0, window_start=now))
+                session.commit()
+            except IntegrityError:  # a concurrent first attempt inserted it
+                session.rollback()
+        # A lockout that ended, or a window that closed, starts the counter again.
+        session.exec(
+            update(LoginThrottle)
+            .where(col(LoginThrottle.subject) == subject)
+            .where(
+                (col(LoginThrottle.locked_until) <= now)
+                | (col(LoginThrottle.locked_until).is_(None) & (col(LoginThrottle.window_start) < now - self._window))
+            )
+            .values(failures=0, window_start=now, locked_until=None)
+        )
+        taken = session.exec(
+            update(LoginThrottle)
+            .where(col(LoginThrottle.subject) == subject)
+            .where(col(LoginThrottle.locked_until).is_(None))
+            .where(col(LoginThrottle.failures) < limit)
+            .values(failures=col(LoginThrottle.failures) + 1)
+        ).rowcount
+        session.commit()
+        if taken:
+            return None
+        locked_until = session.exec(
+            select(col(LoginThrottle.locked_until)).where(col(LoginThrottle.subject) == subject)
+        ).first()
+        if locked_until is None:
+            return 1  # every slot is held by attempts whose passwords are still being checked
+        return max(1, math.ceil((_aware(locked_until) - now).total_seconds()))
+
+    def _known_since(self) -> datetime:
+        return datetime.now(UTC) - self._known_for
 
     def _release(self, session: Session, subject: str) -> None:
         session.exec(
@@ -200,27 +214,27 @@ class LoginThrottler:
         )
         session.commit()
 
-    def _is_known(self, session: Session, user_id: int, address: str) -> bool:
-        cutoff = datetime.now(UTC) - self._known_for
-        row = session.exec(
+    def _is_known(self, session: Session, user_id: int, address: str, since: datetime | None = None) -> bool:
+        query = (
             select(col(LoginAddress.user_id))
             .where(col(LoginAddress.user_id) == user_id)
             .where(col(LoginAddress.address_hash) == _address_hash(address))
-            .where(col(LoginAddress.last_seen) >= cutoff)
-        ).first()
-        return row is not None
+        )
+        if since is not None:
+            query = query.where(col(LoginAddress.last_seen) >= since)
+        return session.exec(query).first() is not None
 
     def _remember(self, session: Session, user_id: int, address: str) -> None:
         now = datetime.now(UTC)
         address_hash = _address_hash(address)
-        seen = session.exec(
-            update(LoginAddress)
-            .where(col(LoginAddress.user_id) == user_id)
-            .where(col(LoginAddress.address_hash) == address_hash)
-            .values(last_seen=now)
-        ).rowcount
-        session.commit()
-        if seen:
+        if self._is_known(session, user_id, address, since=None):
+            session.exec(
+                update(LoginAddress)
+                .where(col(LoginAddress.user_id) == user_id)
+                .where(col(LoginAddress.address_hash) == address_hash)
+                .values(last_seen=now)
+            )
+            session.commit()
             return
         try:
             session.add(LoginAddress(user_id=user_id, address_hash=address_hash, last_seen=now))
