@@ -7,6 +7,9 @@ auth    GET /users/me against GET /health on each database x JWT library x algor
 login   GET /health while logins (bcrypt) load the server, template default vs reference.
 render  Copier render time, in-process against the CLI, and the whole matrix.
 memory  Resident memory of one service after 10,000 and 50,000 authenticated requests.
+peers   The template's default variant against fastapi-users and an app in the pattern of
+        full-stack-fastapi-template (bench/peers), on SQLite and PostgreSQL, in the same rounds:
+        authenticated requests/s, p99 latency, /health under login load.
 
 CPU pinning: the machine this was written for has two cores. Each server runs on one core
 and wrk on the other, so the load generator never takes CPU time from the server it
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import os
 import secrets
 import shutil
@@ -37,13 +41,16 @@ from typing import Any
 from harness import (
     COUNT_LUA,
     LOGIN_LUA,
+    PEER_APPS,
     REFERENCE_DIR,
     TEMPLATE_ROOT,
     BenchError,
     Databases,
+    PeerApp,
     Pinning,
     Processes,
     Project,
+    ServerStack,
     Service,
     Spread,
     Workspace,
@@ -54,19 +61,22 @@ from harness import (
     free_port,
     full_matrix,
     matrix_axes,
+    p99_ms,
     rss_mib,
     run_wrk,
     run_wrk_count,
     say,
+    server_stack,
     service_environment,
     start_service,
     table,
     uvicorn_argv,
     variant_id,
+    with_driver,
     wrk_argv,
 )
 
-CASE_NAMES = ("auth", "login", "render", "memory")
+CASE_NAMES = ("auth", "login", "render", "memory", "peers")
 LOGIN_CONNECTIONS = 4
 MEMORY_WARMUP = 1_000
 MEMORY_FIRST = 10_000
@@ -120,7 +130,7 @@ def prepare_projects(ctx: Context, variants: Sequence[dict[str, Any]]) -> list[P
     return [ctx.projects[variant_id(answers)] for answers in variants]
 
 
-def start_project(ctx: Context, project: Project, name: str) -> Service:
+def start_project(ctx: Context, project: Project, name: str, server_args: Sequence[str] = ()) -> Service:
     """Migrate and start a rendered service (a new database of its own on a server backend)."""
     env = service_environment()
     backend = project.answers["database"]
@@ -137,7 +147,7 @@ def start_project(ctx: Context, project: Project, name: str) -> Service:
         ctx.processes,
         ctx.pinning,
         name=name,
-        argv=uvicorn_argv(project.venv_bin / "uvicorn", f"{project.package}.main:app", port),
+        argv=uvicorn_argv(project.venv_bin / "uvicorn", f"{project.package}.main:app", port, *server_args),
         port=port,
         cwd=project.path,
         env=env,
@@ -147,7 +157,7 @@ def start_project(ctx: Context, project: Project, name: str) -> Service:
     )
 
 
-def start_reference(ctx: Context) -> Service:
+def start_reference(ctx: Context, server_args: Sequence[str] = ()) -> Service:
     venv = ctx.workspace.reference_venv()
     app_dir = ctx.workspace.fresh_dir("reference-app")
     app_dir.mkdir()
@@ -161,7 +171,7 @@ def start_reference(ctx: Context) -> Service:
         ctx.processes,
         ctx.pinning,
         name="reference",
-        argv=uvicorn_argv(venv / "bin" / "uvicorn", "app:app", port, "--app-dir", str(app_dir)),
+        argv=uvicorn_argv(venv / "bin" / "uvicorn", "app:app", port, "--app-dir", str(app_dir), *server_args),
         port=port,
         cwd=app_dir,
         env=env,
@@ -171,25 +181,61 @@ def start_reference(ctx: Context) -> Service:
     )
 
 
+def start_peer(ctx: Context, peer: PeerApp, backend: str, server_args: Sequence[str]) -> Service:
+    """Install (once), prepare (tables, first user) and start a peer app on ``backend``."""
+    venv = ctx.workspace.requirements_venv(f"peer-venv-{peer.package}", peer.requirements)
+    app_dir = ctx.workspace.fresh_dir("peer-apps", f"{peer.package}-{backend}")
+    # A copy keeps __pycache__ out of the checkout.
+    shutil.copytree(peer.directory, app_dir / peer.package, ignore=shutil.ignore_patterns("__pycache__", "*.txt"))
+    if backend == "sqlite":
+        database_url = f"{peer.drivers['sqlite']}:///{app_dir / 'peer.db'}"
+    else:
+        database_url = with_driver(ctx.databases.create(backend), peer.drivers[backend])
+    username, password = "admin@example.com", secrets.token_urlsafe(18)
+    env = service_environment(
+        DATABASE_URL=database_url,
+        SECRET_KEY=secrets.token_urlsafe(64),
+        FIRST_SUPERUSER=username,
+        FIRST_SUPERUSER_PASSWORD=password,
+    )
+    python = str(venv / "bin" / "python")
+    ctx.workspace.check([python, "-m", f"{peer.package}.{peer.prestart_module}"], cwd=app_dir, env=env, timeout=300)
+    port = free_port()
+    return start_service(
+        ctx.processes,
+        ctx.pinning,
+        name=f"{peer.name} {backend}",
+        argv=uvicorn_argv(venv / "bin" / "uvicorn", f"{peer.package}.main:app", port, *server_args),
+        port=port,
+        cwd=app_dir,
+        env=env,
+        log=ctx.workspace.root / f"{peer.package}-{backend}-{port}.log",
+        username=username,
+        password=password,
+        login_path=peer.login_path,
+    )
+
+
 def stop_all(ctx: Context, services: Sequence[Service]) -> None:
     for service in services:
         ctx.processes.stop(service.process)
 
 
-def health_wrk(ctx: Context, service: Service, *, latency: bool = False) -> WrkResult:
+def health_wrk(ctx: Context, service: Service, *, latency: bool = False, allow_empty: bool = False) -> WrkResult:
     argv = wrk_argv(
         ctx.pinning, f"{service.url}/health", duration=ctx.duration, connections=ctx.args.connections, latency=latency
     )
-    return run_wrk(ctx.processes, f"{service.name} GET /health", argv)
+    return run_wrk(ctx.processes, f"{service.name} GET /health", argv, allow_empty=allow_empty)
 
 
-def me_wrk(ctx: Context, service: Service, token: str) -> WrkResult:
+def me_wrk(ctx: Context, service: Service, token: str, *, latency: bool = False) -> WrkResult:
     argv = wrk_argv(
         ctx.pinning,
         f"{service.url}/users/me",
         duration=ctx.duration,
         connections=ctx.args.connections,
         headers=[f"Authorization: Bearer {token}"],
+        latency=latency,
     )
     return run_wrk(ctx.processes, f"{service.name} GET /users/me", argv)
 
@@ -216,12 +262,13 @@ def case_auth(ctx: Context) -> None:
         for backend, library, algorithm in itertools.product(backends, axes["jwt_library"], axes["jwt_algorithm"])
     ]
     projects = prepare_projects(ctx, variants)
+    stack = server_stack(projects[0].venv_bin / "python")
     services: list[Service] = []
     try:
-        say(f"Starting {len(projects)} variant(s) and the reference app ...")
+        say(f"Starting {len(projects)} variant(s) and the reference app, each on {stack.note} ...")
         for project in projects:
-            services.append(start_project(ctx, project, label(project.answers)))
-        reference = start_reference(ctx)
+            services.append(start_project(ctx, project, label(project.answers), stack.args))
+        reference = start_reference(ctx, stack.args)
         services.append(reference)
         say(
             f"wrk -t1 -c{ctx.args.connections} -d{ctx.duration}s per measurement; "
@@ -292,7 +339,7 @@ def health_under_logins(ctx: Context, service: Service) -> LoadedRound:
     idle = health_wrk(ctx, service, latency=True)
     login_argv = wrk_argv(
         ctx.pinning,
-        f"{service.url}/token",
+        f"{service.url}{service.login_path}",
         duration=ctx.duration + 2,
         connections=LOGIN_CONNECTIONS,
         script=LOGIN_LUA,
@@ -301,12 +348,13 @@ def health_under_logins(ctx: Context, service: Service) -> LoadedRound:
     login = ctx.processes.start(login_argv, env=login_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         time.sleep(1)
-        loaded = health_wrk(ctx, service, latency=True)
+        # An app that hashes passwords on its event loop may answer nothing while logins run.
+        loaded = health_wrk(ctx, service, latency=True, allow_empty=True)
         out, err = login.communicate(timeout=ctx.duration + 120)
     finally:
         ctx.processes.stop(login)
     logins = finish_wrk(
-        f"{service.name} POST /token (logins must all succeed)",
+        f"{service.name} POST {service.login_path} (logins must all succeed)",
         login.returncode,
         out.decode(errors="replace"),
         err.decode(errors="replace"),
@@ -320,10 +368,12 @@ def health_under_logins(ctx: Context, service: Service) -> LoadedRound:
 def case_login(ctx: Context) -> None:
     heading("2. login: GET /health idle and under login load (template default vs reference)")
     (project,) = prepare_projects(ctx, [default_answers()])
+    stack = server_stack(project.venv_bin / "python")
     services: list[Service] = []
     try:
-        services.append(start_project(ctx, project, "template default"))
-        services.append(start_reference(ctx))
+        say(f"Both apps on {stack.note}")
+        services.append(start_project(ctx, project, "template default", stack.args))
+        services.append(start_reference(ctx, stack.args))
         say(
             f"idle: wrk /health {ctx.duration}s --latency; loaded: the same, 1 s into "
             f"wrk -t1 -c{LOGIN_CONNECTIONS} -d{ctx.duration + 2}s POST /token (bench/login.lua)"
@@ -338,8 +388,8 @@ def case_login(ctx: Context) -> None:
                     "idle_rps": measured.idle.rps,
                     "loaded_rps": measured.loaded.rps,
                     "ratio": measured.loaded.rps / measured.idle.rps,
-                    "idle_p99_ms": measured.idle.p99_ms or 0.0,
-                    "loaded_p99_ms": measured.loaded.p99_ms or 0.0,
+                    "idle_p99_ms": p99_ms(measured.idle),
+                    "loaded_p99_ms": p99_ms(measured.loaded),
                     "logins_rps": measured.logins.rps,
                     "logins": float(measured.logins.requests),
                 }
@@ -525,11 +575,198 @@ def case_memory(ctx: Context) -> None:
     ctx.results["memory"] = {"rss_mib": readings, "growth_percent": growth, "warmup_requests": MEMORY_WARMUP}
 
 
+# ---------------------------------------------------------------------------
+# Case 5: the template against the peers a user would pick instead
+# ---------------------------------------------------------------------------
+
+TEMPLATE_APP = "template"
+SETTLE_SECONDS = 1  # after a login load, for the logins still being hashed to finish
+AUTH_TARGET = 2.0  # authenticated requests/s, at least this times the better peer's
+LOGIN_TARGET = 10.0  # /health loaded/idle, at least this times the better peer's
+
+
+@dataclass(frozen=True)
+class Contender:
+    app: str  # TEMPLATE_APP or a PeerApp name
+    backend: str
+    service: Service
+
+
+def measure_contender(ctx: Context, contender: Contender, me_first: bool) -> dict[str, float]:
+    """One round of one app: GET /users/me, and GET /health idle then under logins, in either order."""
+    service = contender.service
+    token = service.token()  # a fresh token each round: a long run outlives one
+    if me_first:
+        me = me_wrk(ctx, service, token, latency=True)
+        logins = health_under_logins(ctx, service)
+    else:
+        logins = health_under_logins(ctx, service)
+        time.sleep(SETTLE_SECONDS)
+        me = me_wrk(ctx, service, token, latency=True)
+    time.sleep(SETTLE_SECONDS)
+    return {
+        "me_rps": me.rps,
+        "me_p99_ms": p99_ms(me),
+        "health_rps": logins.idle.rps,
+        "health_p99_ms": p99_ms(logins.idle),
+        "loaded_rps": logins.loaded.rps,
+        "loaded_p99_ms": p99_ms(logins.loaded),
+        "loaded_ratio": logins.loaded.rps / logins.idle.rps,
+        "logins_rps": logins.logins.rps,
+    }
+
+
+def quotient(ours: float, theirs: float) -> float:
+    """ours / theirs, infinite when theirs is 0 (a peer that answered no /health request under logins)."""
+    return ours / theirs if theirs > 0 else math.inf
+
+
+def compare_round(
+    records: dict[tuple[str, str], dict[str, float]], backend: str, peers: Sequence[str]
+) -> dict[str, float]:
+    """The template's figures over each peer's on one backend, from one round."""
+    ours = records[(TEMPLATE_APP, backend)]
+    theirs = [records[(peer, backend)] for peer in peers]
+    compared: dict[str, float] = {}
+    for peer, record in zip(peers, theirs, strict=True):
+        compared[f"me_rps_vs {peer}"] = ours["me_rps"] / record["me_rps"]
+        compared[f"loaded_ratio_vs {peer}"] = quotient(ours["loaded_ratio"], record["loaded_ratio"])
+    compared["me_rps_vs_better"] = ours["me_rps"] / max(record["me_rps"] for record in theirs)
+    compared["loaded_ratio_vs_better"] = quotient(
+        ours["loaded_ratio"], max(record["loaded_ratio"] for record in theirs)
+    )
+    return compared
+
+
+def case_peers(ctx: Context) -> None:
+    heading("5. peers: the template against fastapi-users and the full-stack template's pattern")
+    backends = ["sqlite"] if ctx.args.quick else ["sqlite", "postgresql"]
+    variants = [{**default_answers(), "database": backend} for backend in backends]
+    projects = prepare_projects(ctx, variants)
+    stack: ServerStack = server_stack(projects[0].venv_bin / "python")
+    say(f"Every app served by {stack.note} ({' '.join(stack.args)}), one worker, no access log")
+    say(f"Installing the peers' venvs ({', '.join(peer.name for peer in PEER_APPS)}) ...")
+    for peer in PEER_APPS:
+        ctx.workspace.requirements_venv(f"peer-venv-{peer.package}", peer.requirements)
+    contenders: list[Contender] = []
+    try:
+        for backend, project in zip(backends, projects, strict=True):
+            name = f"{TEMPLATE_APP} {backend}"
+            contenders.append(Contender(TEMPLATE_APP, backend, start_project(ctx, project, name, stack.args)))
+            for peer in PEER_APPS:
+                contenders.append(Contender(peer.name, backend, start_peer(ctx, peer, backend, stack.args)))
+        say(
+            f"Per app and round: wrk -t1 -c{ctx.args.connections} -d{ctx.duration}s GET /users/me --latency; "
+            f"GET /health idle, then again 1 s into wrk -c{LOGIN_CONNECTIONS} logins; "
+            "the order of apps rotates each round, and /users/me goes first or last in turn"
+        )
+        runs: dict[tuple[str, str], list[dict[str, float]]] = {(c.app, c.backend): [] for c in contenders}
+        for round_index in range(ctx.rounds):
+            say(f"-- round {round_index + 1}/{ctx.rounds}")
+            shift = round_index % len(contenders)
+            order = contenders[shift:] + contenders[:shift]
+            for position, contender in enumerate(order):
+                record = measure_contender(ctx, contender, me_first=(position + round_index) % 2 == 0)
+                runs[(contender.app, contender.backend)].append(record)
+                say(
+                    f"  {contender.service.name:<28} me {record['me_rps']:8.1f}/s p99 {record['me_p99_ms']:7.2f} ms"
+                    f"   health {record['health_rps']:8.1f}/s, under logins {record['loaded_rps']:8.1f}/s"
+                    f" ({record['loaded_ratio']:.3f}) p99 {record['loaded_p99_ms']:8.2f} ms"
+                    f"   logins {record['logins_rps']:5.1f}/s"
+                )
+    finally:
+        stop_all(ctx, [contender.service for contender in contenders])
+
+    peers = [peer.name for peer in PEER_APPS]
+    comparisons = {
+        backend: [
+            compare_round({key: measured[index] for key, measured in runs.items()}, backend, peers)
+            for index in range(ctx.rounds)
+        ]
+        for backend in backends
+    }
+
+    def spread(values: Sequence[dict[str, float]], key: str, digits: int) -> str:
+        return Spread.of(value[key] for value in values).show(digits)
+
+    app_rows = [
+        [
+            f"{app} {backend}",
+            spread(measured, "me_rps", 1),
+            spread(measured, "me_p99_ms", 2),
+            spread(measured, "health_rps", 1),
+            spread(measured, "loaded_rps", 1),
+            spread(measured, "loaded_ratio", 3),
+            spread(measured, "loaded_p99_ms", 2),
+            spread(measured, "logins_rps", 1),
+        ]
+        for (app, backend), measured in runs.items()
+    ]
+    ratio_rows = []
+    verdicts = []
+    for backend, compared in comparisons.items():
+        ratio_rows.append(
+            [
+                backend,
+                *(spread(compared, f"me_rps_vs {peer}", 2) for peer in peers),
+                spread(compared, "me_rps_vs_better", 2),
+                *(spread(compared, f"loaded_ratio_vs {peer}", 1) for peer in peers),
+                spread(compared, "loaded_ratio_vs_better", 1),
+            ]
+        )
+        auth = Spread.of(value["me_rps_vs_better"] for value in compared)
+        login = Spread.of(value["loaded_ratio_vs_better"] for value in compared)
+        verdicts += [
+            f"   {backend}: /users/me rps >= {AUTH_TARGET:g}x the better peer: {auth.show(2)}"
+            f" -> {'met' if auth.median >= AUTH_TARGET else 'MISSED'}",
+            f"   {backend}: /health loaded/idle >= {LOGIN_TARGET:g}x the better peer's: {login.show(1)}"
+            f" -> {'met' if login.median >= LOGIN_TARGET else 'MISSED'}",
+        ]
+    lines = [
+        f"5. peers ({ctx.rounds} round(s) of {ctx.duration} s, {ctx.args.connections} connections, {stack.note};"
+        " median [min-max] over rounds)",
+        *table(
+            [
+                "app",
+                "me rps",
+                "me p99 ms",
+                "health rps idle",
+                "health rps under logins",
+                "loaded/idle",
+                "health p99 ms under logins",
+                "logins/s",
+            ],
+            app_rows,
+        ),
+        "",
+        "   template / peer, computed per round (better = the peer with the higher figure in that round):",
+        *table(
+            [
+                "database",
+                *(f"me rps vs {peer}" for peer in peers),
+                "vs better",
+                *(f"loaded/idle vs {peer}" for peer in peers),
+                "vs better",
+            ],
+            ratio_rows,
+        ),
+        "   targets (on the median over rounds):",
+        *verdicts,
+    ]
+    emit_summary(ctx, lines)
+    ctx.results["peers"] = {
+        "server_stack": list(stack.args),
+        "apps": {f"{app} {backend}": {"rounds": measured} for (app, backend), measured in runs.items()},
+        "template_over_peers": comparisons,
+    }
+
+
 CASES: dict[str, Callable[[Context], None]] = {
     "auth": case_auth,
     "login": case_login,
     "render": case_render,
     "memory": case_memory,
+    "peers": case_peers,
 }
 
 
@@ -571,9 +808,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="for iterating: 1 round, 1 s runs, SQLite variants only in auth, a sample of the matrix in render",
+        help="for iterating: 1 round, 1 s runs, SQLite only in auth and peers, a sample of the matrix in render",
     )
-    parser.add_argument("--cases", type=parse_cases, default=list(CASE_NAMES), help="e.g. auth,login,render,memory")
+    parser.add_argument(
+        "--cases", type=parse_cases, default=list(CASE_NAMES), help="e.g. auth,login,render,memory,peers"
+    )
     parser.add_argument("--work-dir", type=Path, help="work directory (default: a temporary one, removed at the end)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary work directory")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the raw numbers to PATH")
@@ -604,7 +843,7 @@ def interrupt(signum: int, _frame: FrameType | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if set(args.cases) & {"auth", "login", "memory"} and shutil.which("wrk") is None:
+    if set(args.cases) & {"auth", "login", "memory", "peers"} and shutil.which("wrk") is None:
         say("error: wrk is not installed (bench/run.sh installs it)")
         return 2
     signal.signal(signal.SIGTERM, interrupt)

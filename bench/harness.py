@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import itertools
+import math
 import os
 import re
 import secrets
@@ -36,6 +37,7 @@ sys.path.insert(0, str(TEMPLATE_ROOT / "tests"))  # the matrix is read as the te
 import variants  # noqa: E402
 
 REFERENCE_DIR = BENCH_DIR / "reference"
+PEERS_DIR = BENCH_DIR / "peers"
 LOGIN_LUA = BENCH_DIR / "login.lua"
 COUNT_LUA = BENCH_DIR / "count.lua"
 
@@ -395,7 +397,7 @@ class Workspace:
     processes: Processes
     python: str = field(default_factory=find_project_python)
     uv: str = field(default_factory=find_uv_bin)
-    _reference_venv: Path | None = None
+    _venvs: dict[str, Path] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -460,26 +462,19 @@ class Workspace:
             self.check(argv, cwd=project.path, env=env, timeout=900)
 
     def reference_venv(self) -> Path:
-        if self._reference_venv is None:
-            venv = self.fresh_dir("reference-venv")
+        return self.requirements_venv("reference-venv", REFERENCE_DIR / "requirements.txt")
+
+    def requirements_venv(self, name: str, requirements: Path) -> Path:
+        """A uv venv ``name`` under the work directory with ``requirements`` installed (made once per run)."""
+        if name not in self._venvs:
+            venv = self.fresh_dir(name)
             env = uv_environment()
             self.check([self.uv, "venv", "--quiet", "--python", self.python, str(venv)], env=env, timeout=300)
-            self.check(
-                [
-                    self.uv,
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--python",
-                    str(venv / "bin" / "python"),
-                    "-r",
-                    str(REFERENCE_DIR / "requirements.txt"),
-                ],
-                env=env,
-                timeout=900,
-            )
-            self._reference_venv = venv
-        return self._reference_venv
+            python = str(venv / "bin" / "python")
+            install = [self.uv, "pip", "install", "--quiet", "--python", python, "-r", str(requirements)]
+            self.check(install, env=env, timeout=900)
+            self._venvs[name] = venv
+        return self._venvs[name]
 
     def check(
         self, argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None, timeout: float
@@ -500,11 +495,12 @@ class Service:
     log: Path
     username: str
     password: str
+    login_path: str = "/token"  # an OAuth2 password grant (form username, password) answering access_token
 
     def token(self) -> str:
         try:
             response = httpx.post(
-                f"{self.url}/token", data={"username": self.username, "password": self.password}, timeout=60
+                f"{self.url}{self.login_path}", data={"username": self.username, "password": self.password}, timeout=60
             )
         except httpx.HTTPError as error:
             raise BenchError(f"{self.name}: login failed ({error})\n{tail(self.log)}") from error
@@ -545,6 +541,7 @@ def start_service(
     log: Path,
     username: str,
     password: str,
+    login_path: str = "/token",
     timeout: float = 120,
 ) -> Service:
     """Start a server pinned to the server CPU and wait until GET /health answers 200."""
@@ -557,11 +554,81 @@ def start_service(
             raise BenchError(f"{name} exited with code {process.returncode} while starting; its output:\n{tail(log)}")
         try:
             if httpx.get(f"{url}/health", timeout=5).status_code == 200:
-                return Service(name, url, process, log, username, password)
+                return Service(name, url, process, log, username, password, login_path)
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
     raise BenchError(f"{name} did not answer GET /health with 200 within {timeout:.0f} s; its output:\n{tail(log)}")
+
+
+# ---------------------------------------------------------------------------
+# Peer apps (bench/peers) and the server stack they share with the template
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeerApp:
+    """An app under bench/peers/<package>/: a package with ``main:app``, a prestart module that makes
+    the tables and the first user, and its own requirements.txt. It reads DATABASE_URL, SECRET_KEY,
+    FIRST_SUPERUSER (an e-mail address, the login name) and FIRST_SUPERUSER_PASSWORD."""
+
+    name: str
+    package: str
+    prestart_module: str
+    login_path: str
+    drivers: Mapping[str, str]  # backend -> SQLAlchemy driver name the app's documentation uses
+
+    @property
+    def directory(self) -> Path:
+        return PEERS_DIR / self.package
+
+    @property
+    def requirements(self) -> Path:
+        return self.directory / "requirements.txt"
+
+
+PEER_APPS = (
+    PeerApp(
+        name="fastapi-users",
+        package="fastapi_users_app",
+        prestart_module="prestart",
+        login_path="/auth/jwt/login",
+        drivers={"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"},
+    ),
+    PeerApp(
+        name="full-stack pattern",
+        package="fullstack_pattern_app",
+        prestart_module="initial_data",
+        login_path="/login/access-token",
+        drivers={"sqlite": "sqlite", "postgresql": "postgresql+psycopg"},
+    ),
+)
+
+
+def with_driver(url: str, driver: str) -> str:
+    """The same database URL with another SQLAlchemy driver name (``postgresql+asyncpg``, ...)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(drivername=driver).render_as_string(hide_password=False)
+
+
+@dataclass(frozen=True)
+class ServerStack:
+    """uvicorn's event loop and HTTP parser, passed explicitly so that every app runs on the same."""
+
+    args: tuple[str, ...]
+    note: str
+
+
+def server_stack(python: Path) -> ServerStack:
+    """The stack a rendered project's venv gives uvicorn: uvloop and httptools when it has both (uvicorn's
+    "standard" extras, which the peers' documentation installs), else asyncio and h11."""
+    result = subprocess.run(
+        [str(python), "-c", "import httptools, uvloop"], capture_output=True, text=True, timeout=60, check=False
+    )
+    if result.returncode == 0:
+        return ServerStack(("--loop", "uvloop", "--http", "httptools"), "uvicorn with uvloop and httptools")
+    return ServerStack(("--loop", "asyncio", "--http", "h11"), "plain uvicorn (asyncio, h11)")
 
 
 # ---------------------------------------------------------------------------
@@ -631,11 +698,16 @@ def wrk_argv(
     return [*argv, url]
 
 
-def finish_wrk(what: str, code: int, out: str, err: str, *, allow_socket_errors: bool = False) -> WrkResult:
-    """Parse a finished wrk run; any non-2xx answer (or failure of wrk itself) is fatal."""
+def finish_wrk(
+    what: str, code: int, out: str, err: str, *, allow_socket_errors: bool = False, allow_empty: bool = False
+) -> WrkResult:
+    """Parse a finished wrk run; any non-2xx answer (or failure of wrk itself) is fatal, and so is a run
+    with no answer at all unless ``allow_empty`` (a server whose event loop is blocked answers nothing)."""
     if code != 0:
         raise BenchError(f"wrk failed on {what} (exit {code}):\n{out}{err}")
     result = parse_wrk(out)
+    if result.requests == 0 and allow_empty:
+        return result
     if result.requests == 0:
         raise BenchError(f"wrk got no answer at all from {what}:\n{out}{err}")
     if result.non_2xx:
@@ -648,10 +720,24 @@ def finish_wrk(what: str, code: int, out: str, err: str, *, allow_socket_errors:
     return result
 
 
-def run_wrk(processes: Processes, what: str, argv: Sequence[str], env: Mapping[str, str] | None = None) -> WrkResult:
+def run_wrk(
+    processes: Processes,
+    what: str,
+    argv: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    *,
+    allow_empty: bool = False,
+) -> WrkResult:
     duration = next((int(arg[2:-1]) for arg in argv if arg.startswith("-d") and arg.endswith("s")), 60)
     code, out, err = processes.run(argv, env=env, timeout=duration + 120)
-    return finish_wrk(what, code, out, err)
+    return finish_wrk(what, code, out, err, allow_empty=allow_empty)
+
+
+def p99_ms(result: WrkResult) -> float:
+    """The 99th percentile latency in ms; infinite when no request was answered within the run."""
+    if result.requests == 0:
+        return math.inf
+    return result.p99_ms if result.p99_ms is not None else math.nan
 
 
 COUNT_MARKER = "bench-count-reached"
