@@ -1,19 +1,24 @@
-"""Canonical usernames, and the addresses users logged in from.
+"""Canonical usernames, the addresses users logged in from, and one schema for every variant.
 
 Every username becomes its canonical form (NFKC, trimmed, lower-case). Two accounts
 that would share one are never merged: the migration stops and names them.
+
+The first release made ``users.scopes`` and ``refresh_tokens`` only where those
+features were chosen; from here on every project has both, so changing ``use_scopes``
+or ``refresh_tokens`` later needs no schema change.
 
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-30
 """
 
+import inspect
 import re
 import unicodedata
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 from alembic.util import CommandError
 
 revision: str = "0002"
@@ -57,8 +62,32 @@ def _canonicalise_usernames() -> None:
             connection.execute(users.update().where(users.c.id == user_id).values(username=canonical))
 
 
+def _add_optional_features() -> None:
+    inspector = sa.inspect(op.get_bind())
+    if "scopes" not in {column["name"] for column in inspector.get_columns("users")}:
+        # The server default lets code that never sets scopes (the first release's) insert users.
+        op.add_column("users", sa.Column("scopes", sa.String(length=255), nullable=False, server_default="me"))
+    if not inspector.has_table("refresh_tokens"):
+        op.create_table(
+            "refresh_tokens",
+            sa.Column("token_id", sa.String(length=64), nullable=False),
+            sa.Column("family", sa.String(length=64), nullable=False),
+            sa.Column("user_id", sa.Integer(), nullable=False),
+            sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+            sa.Column("spent_at", sa.DateTime(timezone=True), nullable=True),
+            sa.Column("revoked", sa.Boolean(), nullable=False),
+            sa.ForeignKeyConstraint(
+                ["user_id"], ["users.id"], name=op.f("fk_refresh_tokens_user_id_users"), ondelete="CASCADE"
+            ),
+            sa.PrimaryKeyConstraint("token_id", name=op.f("pk_refresh_tokens")),
+        )
+        op.create_index(op.f("ix_refresh_tokens_family"), "refresh_tokens", ["family"], unique=False)
+        op.create_index(op.f("ix_refresh_tokens_user_id"), "refresh_tokens", ["user_id"], unique=False)
+
+
 def upgrade() -> None:
     _canonicalise_usernames()
+    _add_optional_features()
     op.create_table(
         "login_addresses",
         sa.Column("user_id", sa.Integer(), nullable=False),
@@ -72,6 +101,19 @@ def upgrade() -> None:
     op.create_index(op.f("ix_login_addresses_last_seen"), "login_addresses", ["last_seen"], unique=False)
 
 
+def _made_by_the_first_migration() -> set[str]:
+    """Which optional parts migration 0001 of this project made (it differs by variant)."""
+    first = context.script.get_revision("0001")
+    source = inspect.getsource(first.module.upgrade) if first is not None else ""
+    return {name for name in ("scopes", "refresh_tokens") if f'"{name}"' in source}
+
+
 def downgrade() -> None:
     # Usernames stay in their canonical form: the earlier spelling is not recorded anywhere.
     op.drop_table("login_addresses")
+    made_here = {"scopes", "refresh_tokens"} - _made_by_the_first_migration()
+    if "refresh_tokens" in made_here:
+        op.drop_table("refresh_tokens")
+    if "scopes" in made_here:
+        with op.batch_alter_table("users") as users:
+            users.drop_column("scopes")
