@@ -275,8 +275,10 @@ def test_update_brings_a_security_fix_and_keeps_every_user_edit(tmp_path: Path) 
     kept = local_state(project)
     template.release("v0.2.0", "Security: accept only decimal user ids as token subjects", SECURITY_FIX)
 
-    copier(project, "update", "--trust", "--defaults", "--conflict", "inline")
+    output = copier(project, "update", "--trust", "--defaults", "--conflict", "inline")
 
+    # The secrets task wrote nothing, here or in the renders Copier diffs, so it said nothing.
+    assert "Wrote" not in output, output
     assert answers(project)["_commit"] == "v0.2.0"
     assert FIXED_SUBJECT_CHECK in security_py(project).read_text(encoding="utf-8")
     assert_edits_survive(project, edits)
@@ -302,7 +304,10 @@ def test_update_leaves_a_conflict_inline_when_the_user_changed_the_fixed_lines(t
     template.release("v0.2.0", "Security: accept only decimal user ids as token subjects", SECURITY_FIX)
 
     # Copier itself succeeds: the conflict is the user's to resolve, in the file, with git's tools.
-    copier(project, "update", "--trust", "--defaults", "--conflict", "inline")
+    output = copier(project, "update", "--trust", "--defaults", "--conflict", "inline")
+
+    # No key pair or .env made (and announced) in the renders Copier diffs, nor in the project.
+    assert "Wrote" not in output, output
 
     text = module.read_text(encoding="utf-8")
     conflict = re.search(
@@ -458,7 +463,7 @@ def test_ensure_env_appends_only_missing_variables(tmp_path: Path) -> None:
 
     again = ensure_env(tmp_path, "--secret", "COMMENTED", "--value", "NEW_FLAG=off")
     assert again.returncode == 0
-    assert "kept as it is" in again.stdout
+    assert again.stdout == ""  # it prints only what it adds
     assert env_file.read_text() == text
 
 
@@ -479,3 +484,44 @@ def test_ensure_env_refuses_bad_arguments(args: tuple[str, ...], tmp_path: Path)
     result = ensure_env(tmp_path, *args)
     assert result.returncode == 2
     assert (tmp_path / ".env").read_text() == "SECRET_KEY=kept\n"
+
+
+# --- hooks/generate_secrets.py in the renders `copier update` diffs ------------------------------
+
+GENERATE_SECRETS = ENSURE_ENV.parent.parent / "generate_secrets.py"
+
+
+def generate_secrets(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(GENERATE_SECRETS), "--algorithm", "RS256", "--package", "billing", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_secrets_task_does_nothing_in_the_renders_an_update_diffs(tmp_path: Path) -> None:
+    # `copier update` renders the old and the new release into plain temporary folders, tasks included.
+    throwaway = tmp_path / "old_copy"
+    throwaway.mkdir()
+    result = generate_secrets(throwaway, "--operation", "update")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert list(throwaway.iterdir()) == []
+
+    # The project itself is under git (Copier updates nothing else): a missing .env or key pair is made...
+    project = tmp_path / "project"
+    project.mkdir()
+    git(project, "init", "-q")
+    made = generate_secrets(project, "--operation", "update")
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.splitlines() == [
+        "Wrote a 3072-bit RSA key pair to keys/jwt_private.pem and keys/jwt_public.pem.",
+        "Wrote .env (JWT_PRIVATE_KEY_FILE, JWT_PUBLIC_KEY_FILE, FIRST_SUPERUSER, FIRST_SUPERUSER_PASSWORD).",
+    ]
+    # ...once: what exists is kept, silently.
+    kept = local_state(project)
+    again = generate_secrets(project, "--operation", "update")
+    assert (again.returncode, again.stdout) == (0, "")
+    assert local_state(project) == kept

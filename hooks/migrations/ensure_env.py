@@ -10,9 +10,9 @@ random value (``--secret``) or a fixed one (``--value``):
 
 The file is only ever appended to: existing lines, values, comments and the
 file's permissions stay as they are, and a variable already set (even to an
-empty value) is kept. Without a `.env` (settings come from the environment)
-it only says what to set. Standard library only: it runs in Copier's own
-interpreter.
+empty value) is kept. It prints only what it added; without a `.env` (settings
+come from the environment) it only says what to set. Standard library only: it
+runs in Copier's own interpreter.
 """
 
 from __future__ import annotations
@@ -116,8 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     addition = missing_lines(
         existing.decode("utf-8", errors="surrogateescape"), args.wanted, args.note or default_note()
     )
-    if not addition:
-        print(f"{env_file} already sets {names}: kept as it is.")
+    if not addition:  # nothing to write, nothing to say
         return 0
     with env_file.open("ab") as handle:
         handle.write(addition.encode("utf-8"))
