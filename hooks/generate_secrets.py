@@ -1,9 +1,13 @@
-"""Copier task: write the project's secrets once, at copy time.
+"""Copier task: write the project's secrets once, at copy time, and what a changed answer needs.
 
 Runs in the destination folder after every `copier copy`, `update` and
-`recopy`, and never touches a file that already exists: a key or password
-made once stays, and nothing secret reaches `.copier-answers.yml`. It prints
-only what it writes. `.env` holds exactly the variables the variant reads
+`recopy`, and never rewrites a file that already exists: a key or password
+made once stays, and nothing secret reaches `.copier-answers.yml`. When an
+update changes an answer that needs a setting `.env` lacks (HS256 -> RS256
+needs the key files, RS256 -> HS256 a SECRET_KEY), the setting is appended;
+lines already there stay as they are. An update that changes `database` is
+undone (the project was clean, as `copier update` requires) and refused: the
+users live in the old database. It prints only what it writes. `.env` holds exactly the variables the variant reads
 (plus, for a server database, the account docker-compose.yml creates).
 Standard library only (it runs in Copier's own interpreter); RSA keys are
 made by the `openssl` command.
@@ -107,15 +111,78 @@ def generate_rsa_key_pair() -> None:
     PUBLIC_KEY.write_text(public, encoding="utf-8")
 
 
+def env_names(path: Path) -> set[str]:
+    """The variables an env file sets (``NAME=value`` or ``export NAME=value`` lines)."""
+    names = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip().removeprefix("export ").strip()
+        if line and not line.startswith("#") and "=" in line:
+            names.add(line.split("=", 1)[0].strip())
+    return names
+
+
+def settings_for_answers(algorithm: str) -> dict[str, str]:
+    """The settings an answer needs in .env, with the value a new one gets."""
+    if algorithm == "RS256":
+        return {"JWT_PRIVATE_KEY_FILE": str(PRIVATE_KEY), "JWT_PUBLIC_KEY_FILE": str(PUBLIC_KEY)}
+    return {"SECRET_KEY": secrets.token_urlsafe(64)}
+
+
+def append_missing_settings(algorithm: str) -> list[str]:
+    """Append to .env what the current answers need and it lacks; return the names added."""
+    present = env_names(ENV_FILE)
+    if algorithm == "RS256" and "JWT_PRIVATE_KEY" in present:
+        return []  # inline keys: the project chose them itself
+    missing = {name: value for name, value in settings_for_answers(algorithm).items() if name not in present}
+    if not missing:
+        return []
+    text = ENV_FILE.read_text(encoding="utf-8")
+    lines = [f"# Added by `copier update` for jwt_algorithm={algorithm}:"]
+    lines += [f"{name}={value}" for name, value in missing.items()]
+    with ENV_FILE.open("a", encoding="utf-8") as handle:
+        handle.write(("" if not text or text.endswith("\n") else "\n") + "\n".join(lines) + "\n")
+    return list(missing)
+
+
+def previous_answer(answers_file: str, name: str) -> str | None:
+    """The answer ``name`` had in the last commit (what the project had before this update)."""
+    shown = subprocess.run(["git", "show", f"HEAD:{answers_file}"], capture_output=True, text=True, check=False)
+    if shown.returncode != 0:
+        return None
+    for line in shown.stdout.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == name:
+            return value.strip().strip("'\"") or None
+    return None
+
+
+def undo_update() -> None:
+    """Put the project back as it was: `copier update` only runs on a clean git work tree."""
+    subprocess.run(["git", "checkout", "--quiet", "--", "."], check=True)
+    subprocess.run(["git", "clean", "--quiet", "--force", "-d"], check=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--algorithm", choices=["HS256", "RS256"], default="HS256")
     parser.add_argument("--database", choices=["sqlite", "postgresql", "mysql"], default="sqlite")
     parser.add_argument("--package", default="app", help="the package name, also used for the database")
     parser.add_argument("--operation", default="copy", help="Copier's operation: copy (also recopy) or update")
+    parser.add_argument("--answers-file", default=".copier-answers.yml")
     args = parser.parse_args(argv)
     if is_temporary_render(args.operation, Path.cwd()):
         return 0
+    if args.operation == "update":
+        before = previous_answer(args.answers_file, "database")
+        if before is not None and before != args.database:
+            undo_update()
+            print(
+                f"error: database cannot change through `copier update` (this project uses {before}, "
+                f"the update asked for {args.database}): its users live in that database. Nothing was "
+                f'changed. Update with --data database={before}, or see README.md, "Changing the database".',
+                file=sys.stderr,
+            )
+            return 1
     if args.algorithm == "RS256" and not (PRIVATE_KEY.exists() or PUBLIC_KEY.exists()):
         generate_rsa_key_pair()
         print(f"Wrote a {RSA_BITS}-bit RSA key pair to {PRIVATE_KEY} and {PUBLIC_KEY}.")
@@ -124,6 +191,10 @@ def main(argv: list[str] | None = None) -> int:
         write_private(ENV_FILE, text)
         names = [line.split("=", 1)[0] for line in text.splitlines() if "=" in line and not line.startswith("#")]
         print(f"Wrote {ENV_FILE} ({', '.join(names)}).")
+    else:
+        added = append_missing_settings(args.algorithm)
+        if added:
+            print(f"Added {', '.join(added)} to {ENV_FILE} for jwt_algorithm={args.algorithm}; nothing else changed.")
     return 0
 
 
