@@ -13,8 +13,11 @@ Standard library only (it runs in Copier's own interpreter); RSA keys are
 made by the `openssl` command.
 
 `copier update` also runs tasks in two throwaway renders of the old and the
-new template version, which it only diffs; there the task does nothing (see
-:func:`is_temporary_render`).
+new template version, which it only diffs (see :func:`is_temporary_render`).
+There the task writes placeholders, silently: Copier deletes from the project
+every file the old render has and the new one lacks, and a release whose task
+wrote `.env` and `keys/` in its render would otherwise cost the project its
+secrets.
 """
 
 from __future__ import annotations
@@ -89,6 +92,14 @@ def is_temporary_render(operation: str, folder: Path) -> bool:
     if operation != "update":
         return False
     return not any((parent / ".git").exists() for parent in (folder, *folder.parents))
+
+
+def write_placeholders() -> None:
+    """In a throwaway render: the files a real copy has, whatever the answers, with no secret in them."""
+    KEY_DIR.mkdir(exist_ok=True)
+    for path in (ENV_FILE, PRIVATE_KEY, PUBLIC_KEY):
+        if not path.exists():
+            write_private(path, "# a placeholder in one of the throwaway renders `copier update` compares\n")
 
 
 def generate_rsa_key_pair() -> None:
@@ -171,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--answers-file", default=".copier-answers.yml")
     args = parser.parse_args(argv)
     if is_temporary_render(args.operation, Path.cwd()):
+        write_placeholders()
         return 0
     if args.operation == "update":
         before = previous_answer(args.answers_file, "database")

@@ -525,3 +525,30 @@ def test_secrets_task_does_nothing_in_the_renders_an_update_diffs(tmp_path: Path
     again = generate_secrets(project, "--operation", "update")
     assert (again.returncode, again.stdout) == (0, "")
     assert local_state(project) == kept
+
+
+HOOK = "hooks/generate_secrets.py"
+QUIET_IN_RENDERS = "        write_placeholders()\n        return 0\n"
+# Releases made before the task learned about Copier's throwaway renders wrote real secrets there too.
+SECRETS_IN_RENDERS = "        pass\n"
+
+
+def test_update_from_a_release_that_wrote_secrets_in_its_renders_keeps_them(tmp_path: Path) -> None:
+    """Copier deletes from the project every file its render of the old release has and the new one lacks."""
+    template = TemplateRepository(tmp_path / "template")
+    git(template.root, "tag", "-d", "v0.1.0")
+    template.release("v0.1.0", "Secrets task runs in every render", Edit(HOOK, QUIET_IN_RENDERS, SECRETS_IN_RENDERS))
+    template.release(
+        "v0.2.0", "Secrets task quiet in throwaway renders", Edit(HOOK, SECRETS_IN_RENDERS, QUIET_IN_RENDERS)
+    )
+    project = copy_project(
+        template.root, tmp_path / "my-service", "--vcs-ref", "v0.1.0", "--data", "jwt_algorithm=RS256"
+    )
+    add_database(project)
+    kept = local_state(project)
+    assert {".env", "keys/jwt_private.pem", "keys/jwt_public.pem"} <= set(kept)
+
+    copier(project, "update", "--trust", "--defaults", "--conflict", "inline")
+
+    assert answers(project)["_commit"] == "v0.2.0"
+    assert local_state(project) == kept
