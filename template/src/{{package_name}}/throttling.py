@@ -134,6 +134,29 @@ class LoginThrottler:
         if address:
             self._remember(session, user_id, address)
 
+    def count_request(self, session: Session, kind: str, key: str | None, address: str | None) -> None:
+        """Count a request that costs something whatever its outcome (an e-mail sent, an account made).
+
+        Every such request is a failure here: at most LOGIN_MAX_FAILURES_PER_USER per ``key`` (an
+        e-mail address, say) and LOGIN_MAX_FAILURES_PER_ADDRESS per client address in a window, in
+        counters of their own ``kind``, apart from the login counters. Raises :class:`TooManyAttemptsError`.
+        """
+        slots: tuple[tuple[str, int], ...] = ()
+        if key is not None:
+            slots += ((f"{kind}:{_digest(key)}", self._per_user),)
+        if address:
+            slots += ((f"{kind}-addr:{address[:64]}", self._per_address),)
+        taken: list[tuple[str, int]] = []
+        for subject, limit in slots:
+            retry_after = self._take(session, subject, limit)
+            if retry_after is not None:
+                for slot in taken:
+                    self._release(session, slot[0])
+                logger.info("request_throttled kind=%s", kind)
+                raise TooManyAttemptsError(retry_after)
+            taken.append((subject, limit))
+        self.failed(session, Attempt(tuple(taken)))  # a counter that is full now locks its key
+
     def purge(self, session: Session) -> int:
         """Remove counters that no longer matter (window over, no lockout running); return how many."""
         now = datetime.now(UTC)
