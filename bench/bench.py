@@ -10,6 +10,9 @@ memory  Resident memory of one service after 10,000 and 50,000 authenticated req
 peers   The template's default variant against fastapi-users and an app in the pattern of
         full-stack-fastapi-template (bench/peers), on SQLite and PostgreSQL, in the same rounds:
         authenticated requests/s, p99 latency, /health under login load.
+lookup  (only when named) GET /users/me and /users/me / /health of the default variant rendered
+        from the template at --compare-ref (before) and from the working tree or --after-ref
+        (after), SQLite and PostgreSQL, in the same interleaved rounds, with after / before.
 
 CPU pinning: the machine this was written for has two cores. Each server runs on one core
 and wrk on the other, so the load generator never takes CPU time from the server it
@@ -53,6 +56,7 @@ from harness import (
     ServerStack,
     Service,
     Spread,
+    TemplateSource,
     Workspace,
     WrkResult,
     cpu_pinning,
@@ -60,6 +64,7 @@ from harness import (
     finish_wrk,
     free_port,
     full_matrix,
+    installed_versions,
     matrix_axes,
     p99_ms,
     rss_mib,
@@ -72,11 +77,14 @@ from harness import (
     table,
     uvicorn_argv,
     variant_id,
+    version_differences,
     with_driver,
     wrk_argv,
 )
 
-CASE_NAMES = ("auth", "login", "render", "memory", "peers")
+CASE_NAMES = ("auth", "login", "render", "memory", "peers", "lookup")
+DEFAULT_CASES = ("auth", "login", "render", "memory", "peers")  # lookup compares commits: only when named
+SERVER_CASES = {"auth", "login", "memory", "peers", "lookup"}  # the cases that need wrk
 LOGIN_CONNECTIONS = 4
 MEMORY_WARMUP = 1_000
 MEMORY_FIRST = 10_000
@@ -761,12 +769,170 @@ def case_peers(ctx: Context) -> None:
     }
 
 
+# ---------------------------------------------------------------------------
+# Case 6: the user lookup before and after a change of the template
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Side:
+    name: str  # "before" or "after"
+    source: TemplateSource
+
+
+VERDICT_ROUNDS = 5  # all of 5 rounds on one side of 1 happens by chance 1 time in 16
+
+
+def rounds_agree(values: Sequence[float]) -> str:
+    """What a series of per-round after/before quotients says, with no claim beyond its rounds."""
+    if len(values) < VERDICT_ROUNDS:
+        return f"{len(values)} round(s): too few to tell ({VERDICT_ROUNDS} or more)"
+    if min(values) > 1:
+        return "after higher in every round"
+    if max(values) < 1:
+        return "after LOWER in every round"
+    return "rounds disagree: no difference beyond this run's noise"
+
+
+def case_lookup(ctx: Context) -> None:
+    sides = (Side("before", ctx.args.compare_ref), Side("after", ctx.args.after_ref))
+    heading(f"6. lookup: GET /users/me at {sides[0].source.label} (before) vs {sides[1].source.label} (after)")
+    backends = ["sqlite"] if ctx.args.quick else ["sqlite", "postgresql"]
+    say(f"Rendering the default variant on {', '.join(backends)} from each side, then installing (uv) ...")
+    started = time.perf_counter()
+    projects: dict[tuple[str, str], Project] = {}
+    rendered_from: dict[str, dict[str, Any]] = {}
+    for side in sides:
+        # What the copy holds, noted just before it is made (others may be editing the working tree).
+        if side.source.commit:
+            rendered_from[side.name] = {"label": side.source.label, "commit": side.source.commit}
+            say(f"  {side.name}: {side.source.label}, commit {side.source.commit} (git archive)")
+        else:
+            head, changed = template_state()[0], side.source.uncommitted()
+            rendered_from[side.name] = {"label": side.source.label, "head": head, "uncommitted": changed}
+            say(f"  {side.name}: the working tree: HEAD {head} and {len(changed)} uncommitted path(s)")
+        template = side.source.copy_to(ctx.workspace.fresh_dir("templates", side.name))
+        for backend in backends:
+            # Only the database is given: every other answer is that side's own copier.yml default.
+            answers = {"database": backend}
+            projects[(side.name, backend)] = ctx.workspace.render_project(answers, template, group=side.name)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(ctx.workspace.install, projects.values()))
+    stack, notes = ctx.workspace.align_server_stacks(list(projects.values()))
+    say(f"  ready in {time.perf_counter() - started:.0f} s; every service on {stack.note}")
+    for note in notes:
+        say(f"  note: {note} (served the same way as the other side)")
+    differences = {
+        backend: version_differences(
+            installed_versions(projects[("before", backend)].venv_bin / "python"),
+            installed_versions(projects[("after", backend)].venv_bin / "python"),
+        )
+        for backend in backends
+    }
+    for backend, changes in differences.items():
+        say(f"  {backend}, installed packages after vs before: {', '.join(changes) or 'identical'}")
+
+    services: dict[tuple[str, str], Service] = {}
+    runs: dict[tuple[str, str], list[dict[str, float]]] = {key: [] for key in projects}
+    try:
+        for (side_name, backend), project in projects.items():
+            services[(side_name, backend)] = start_project(ctx, project, f"{side_name} {backend}", stack.args)
+        say(
+            f"wrk -t1 -c{ctx.args.connections} -d{ctx.duration}s per measurement. Per round and database: "
+            "one side /health then /users/me, the other /users/me then /health; the sides swap every round"
+        )
+        for round_index in range(ctx.rounds):
+            say(f"-- round {round_index + 1}/{ctx.rounds}")
+            for backend in backends:
+                order = [side.name for side in sides]
+                if round_index % 2:
+                    order.reverse()
+                for position, side_name in enumerate(order):
+                    service = services[(side_name, backend)]
+                    token = service.token()  # a fresh token each round: a long run outlives one
+                    if position == 0:
+                        health = health_wrk(ctx, service)
+                        me = me_wrk(ctx, service, token)
+                    else:
+                        me = me_wrk(ctx, service, token)
+                        health = health_wrk(ctx, service)
+                    record = {"health_rps": health.rps, "me_rps": me.rps, "ratio": me.rps / health.rps}
+                    runs[(side_name, backend)].append(record)
+                    say(
+                        f"  {service.name:<18} health {health.rps:8.1f}/s   me {me.rps:8.1f}/s"
+                        f"   me/health {record['ratio']:6.3f}   ({'health' if position == 0 else 'me'} first)"
+                    )
+    finally:
+        stop_all(ctx, list(services.values()))
+
+    quotients = {
+        backend: [
+            {key: after[key] / before[key] for key in ("me_rps", "ratio", "health_rps")}
+            for before, after in zip(runs[("before", backend)], runs[("after", backend)], strict=True)
+        ]
+        for backend in backends
+    }
+
+    def spread(values: Sequence[dict[str, float]], key: str, digits: int) -> str:
+        return Spread.of(value[key] for value in values).show(digits)
+
+    rows = [
+        [
+            backend,
+            spread(runs[("before", backend)], "me_rps", 1),
+            spread(runs[("after", backend)], "me_rps", 1),
+            spread(quotients[backend], "me_rps", 3),
+            spread(runs[("before", backend)], "ratio", 3),
+            spread(runs[("after", backend)], "ratio", 3),
+            spread(quotients[backend], "ratio", 3),
+            spread(quotients[backend], "health_rps", 3),
+        ]
+        for backend in backends
+    ]
+    verdicts = [
+        f"   {backend}, {title}: {Spread.of(value[key] for value in quotients[backend]).show(3)}"
+        f" -> {rounds_agree([value[key] for value in quotients[backend]])}"
+        for backend in backends
+        for title, key in (("/users/me rps after/before", "me_rps"), ("me/health after/before", "ratio"))
+    ]
+    lines = [
+        f"6. lookup ({ctx.rounds} round(s) of {ctx.duration} s, {ctx.args.connections} connections, {stack.note};"
+        " median [min-max] over rounds)",
+        f"   before = {sides[0].source.label}, after = {sides[1].source.label}; the default variant of each",
+        *table(
+            [
+                "database",
+                "me rps before",
+                "me rps after",
+                "after/before",
+                "me/health before",
+                "me/health after",
+                "after/before",
+                "health rps after/before",
+            ],
+            rows,
+        ),
+        "   after/before is computed per round, from measurements taken one after the other",
+        *verdicts,
+    ]
+    emit_summary(ctx, lines)
+    ctx.results["lookup"] = {
+        **rendered_from,
+        "server_stack": list(stack.args),
+        "stack_notes": notes,
+        "package_differences": differences,
+        "rounds": {f"{side} {backend}": measured for (side, backend), measured in runs.items()},
+        "after_over_before": quotients,
+    }
+
+
 CASES: dict[str, Callable[[Context], None]] = {
     "auth": case_auth,
     "login": case_login,
     "render": case_render,
     "memory": case_memory,
     "peers": case_peers,
+    "lookup": case_lookup,
 }
 
 
@@ -811,7 +977,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="for iterating: 1 round, 1 s runs, SQLite only in auth and peers, a sample of the matrix in render",
     )
     parser.add_argument(
-        "--cases", type=parse_cases, default=list(CASE_NAMES), help="e.g. auth,login,render,memory,peers"
+        "--cases",
+        type=parse_cases,
+        default=list(DEFAULT_CASES),
+        help="e.g. auth,login,render,memory,peers (the default); lookup only when named",
+    )
+    parser.add_argument(
+        "--compare-ref",
+        metavar="REF",
+        help="lookup: the 'before' side, the template at git commit REF (default HEAD)",
+    )
+    parser.add_argument(
+        "--after-ref",
+        metavar="REF",
+        help="lookup: the 'after' side from git commit REF instead of the working tree",
     )
     parser.add_argument("--work-dir", type=Path, help="work directory (default: a temporary one, removed at the end)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary work directory")
@@ -822,6 +1001,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.rounds = 1 if args.quick else 5
     if args.duration is None:
         args.duration = 1 if args.quick else 3
+    if "lookup" not in args.cases:
+        if args.compare_ref or args.after_ref:
+            parser.error("--compare-ref and --after-ref are options of the lookup case: add --cases lookup")
+        return args
+    try:
+        args.compare_ref = TemplateSource.at(args.compare_ref or "HEAD")
+        args.after_ref = TemplateSource.at(args.after_ref) if args.after_ref else TemplateSource.working_tree()
+    except BenchError as error:
+        parser.error(str(error))
     return args
 
 
@@ -843,7 +1031,7 @@ def interrupt(signum: int, _frame: FrameType | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if set(args.cases) & {"auth", "login", "memory", "peers"} and shutil.which("wrk") is None:
+    if set(args.cases) & SERVER_CASES and shutil.which("wrk") is None:
         say("error: wrk is not installed (bench/run.sh installs it)")
         return 2
     signal.signal(signal.SIGTERM, interrupt)
@@ -855,22 +1043,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     databases = Databases()
     pinning = cpu_pinning(not args.no_pin)
     ctx: Context | None = None
+    load_at_start = list(os.getloadavg())
     status = 1
     error: str | None = None
     try:
         head, dirty = template_state()
         ctx = Context(args, Workspace(root, processes), processes, databases, pinning)
-        say(f"Template {TEMPLATE_ROOT} at {head} (renders use the committed HEAD)")
-        if dirty:
+        say(f"Template {TEMPLATE_ROOT} at {head} (renders use the committed HEAD, except in lookup)")
+        if dirty and args.cases != ["lookup"]:
             say("  note: copier.yml/template/hooks have uncommitted changes, which this run does NOT measure")
         say(f"Cases {','.join(args.cases)}; {args.rounds} round(s), {args.duration} s per wrk run")
         say(f"{pinning.note}; {os.cpu_count()} CPUs; work directory {root}")
-        say(f"Load average now: {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
+        say(f"Load average now: {' '.join(f'{value:.2f}' for value in load_at_start)}")
         for name in args.cases:
             CASES[name](ctx)
         heading("Summary")
         for line in ctx.summary[1:]:
             say(line)
+        say()
+        say(f"Load average at the end: {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
         status = 0
     except BenchError as failure:
         error = str(failure)
@@ -892,6 +1083,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "cases": args.cases,
                     "pinning": pinning.note,
                     "template_head": template_state()[0],
+                    "load_average_at_start": load_at_start,
+                    "load_average_at_end": list(os.getloadavg()),
                     "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 },
                 "error": error,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import itertools
+import json
 import math
 import os
 import re
@@ -35,6 +36,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 TEMPLATE_ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(TEMPLATE_ROOT / "tests"))  # the matrix is read as the tests read it
 import variants  # noqa: E402
+from rendering import TEMPLATE_PARTS, snapshot_template  # noqa: E402
 
 REFERENCE_DIR = BENCH_DIR / "reference"
 PEERS_DIR = BENCH_DIR / "peers"
@@ -331,6 +333,71 @@ class Databases:
 
 
 # ---------------------------------------------------------------------------
+# Where a render takes the template from: a git commit or the working tree
+# ---------------------------------------------------------------------------
+
+
+def git(*args: str) -> subprocess.CompletedProcess[str]:
+    """A git command in the checkout (output captured; the caller checks the exit code)."""
+    return subprocess.run(["git", *args], cwd=TEMPLATE_ROOT, capture_output=True, text=True, timeout=120, check=False)
+
+
+@dataclass(frozen=True)
+class TemplateSource:
+    """The template as it is at git ``commit``, or in the working tree (``commit`` None)."""
+
+    label: str  # the ref as given, short commit id in brackets; or "working tree"
+    commit: str | None = None
+
+    @classmethod
+    def at(cls, ref: str) -> TemplateSource:
+        """The commit ``ref`` names (a commit id, tag, branch, ``HEAD~1``...); BenchError if none."""
+        found = git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+        commit = found.stdout.strip()
+        if found.returncode != 0 or not commit:
+            raise BenchError(f"git knows no commit {ref!r} in {TEMPLATE_ROOT}")
+        if git("cat-file", "-e", f"{commit}:copier.yml").returncode != 0:
+            raise BenchError(f"commit {ref!r} has no copier.yml: not a commit of this template")
+        short = git("rev-parse", "--short", commit).stdout.strip()
+        return cls(short if ref.lower() in (short.lower(), commit) else f"{ref} ({short})", commit)
+
+    @classmethod
+    def working_tree(cls) -> TemplateSource:
+        return cls("working tree")
+
+    def uncommitted(self) -> list[str]:
+        """For the working tree: the files of copier.yml, template/ and hooks/ that differ from HEAD."""
+        if self.commit is not None:
+            return []
+        status = git("status", "--porcelain", "--", *TEMPLATE_PARTS).stdout
+        return [line[3:] for line in status.splitlines() if line.strip()]
+
+    def copy_to(self, destination: Path) -> Path:
+        """copier.yml, template/ and hooks/ from this source into ``destination`` (made here); the
+        checkout itself is only read (``git archive``, or a copy of the working tree's files)."""
+        if self.commit is None:
+            return snapshot_template(destination)
+        destination.mkdir(parents=True)
+        archive = destination.with_name(destination.name + ".tar")
+        made = git("archive", "--format=tar", f"--output={archive}", self.commit, *TEMPLATE_PARTS)
+        if made.returncode != 0:
+            raise BenchError(f"`git archive {self.commit}` failed: {made.stderr.strip()}")
+        try:
+            unpacked = subprocess.run(
+                ["tar", "-x", "-f", str(archive), "-C", str(destination)],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+        finally:
+            archive.unlink(missing_ok=True)
+        if unpacked.returncode != 0:
+            raise BenchError(f"cannot unpack the template of {self.label}: {unpacked.stderr.strip()}")
+        return destination.resolve()
+
+
+# ---------------------------------------------------------------------------
 # Rendered projects and running services
 # ---------------------------------------------------------------------------
 
@@ -413,18 +480,19 @@ class Workspace:
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
-    def render(self, answers: Mapping[str, Any], destination: Path) -> None:
-        """Render the committed template (HEAD) into ``destination`` with Copier's Python API."""
+    def render(self, answers: Mapping[str, Any], destination: Path, template: Path | None = None) -> None:
+        """Render into ``destination`` with Copier's Python API: the committed template (HEAD), or
+        ``template``, a copy made by ``template_copy``, as it is."""
         with warnings.catch_warnings(), self._task_output_to_log():
             warnings.simplefilter("ignore", copier.errors.CopierWarning)
             copier.run_copy(
-                str(TEMPLATE_ROOT),
+                str(TEMPLATE_ROOT if template is None else template),
                 str(destination),
                 data=dict(answers),
                 defaults=True,
                 unsafe=True,
                 quiet=True,
-                vcs_ref="HEAD",
+                vcs_ref="HEAD" if template is None else None,
             )
 
     @contextlib.contextmanager
@@ -440,9 +508,10 @@ class Workspace:
             os.dup2(saved, 1)
             os.close(saved)
 
-    def render_project(self, answers: Mapping[str, Any]) -> Project:
-        path = self.fresh_dir("projects", variant_id(answers))
-        self.render(answers, path)
+    def render_project(self, answers: Mapping[str, Any], template: Path | None = None, group: str = "") -> Project:
+        """Render (see ``render``) into projects/[<group>/]<variant id> and read its .env."""
+        path = self.fresh_dir("projects", *([group] if group else []), variant_id(answers))
+        self.render(answers, path, template)
         packages = [item.name for item in (path / "src").iterdir() if (item / "main.py").is_file()]
         if len(packages) != 1:
             raise BenchError(f"cannot find the package of {path} (src/*/main.py): {packages}")
@@ -460,6 +529,27 @@ class Workspace:
             [self.uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), str(project.path)],
         ):
             self.check(argv, cwd=project.path, env=env, timeout=900)
+
+    def align_server_stacks(self, projects: Sequence[Project]) -> tuple[ServerStack, list[str]]:
+        """One server stack for every project: when some venvs have uvloop and httptools (uvicorn's
+        standard extras) and others do not, add the same versions to the others. Returns the stack
+        and a note for each venv changed."""
+        found = [installed_versions(project.venv_bin / "python") for project in projects]
+        complete = [versions for versions in found if all(name in versions for name in STACK_PACKAGES)]
+        notes: list[str] = []
+        if complete and len(complete) < len(found):
+            pins = [f"{name}=={complete[0][name]}" for name in STACK_PACKAGES]
+            for project, versions in zip(projects, found, strict=True):
+                if all(name in versions for name in STACK_PACKAGES):
+                    continue
+                python = str(project.venv_bin / "python")
+                install = [self.uv, "pip", "install", "--quiet", "--python", python, *pins]
+                self.check(install, env=uv_environment(), timeout=600)
+                notes.append(f"added {' '.join(pins)} to {project.path.relative_to(self.root)}/.venv")
+        stacks = {server_stack(project.venv_bin / "python") for project in projects}
+        if len(stacks) != 1:
+            raise BenchError(f"the projects' venvs give uvicorn different stacks: {sorted(s.note for s in stacks)}")
+        return stacks.pop(), notes
 
     def reference_venv(self) -> Path:
         return self.requirements_venv("reference-venv", REFERENCE_DIR / "requirements.txt")
@@ -510,6 +600,36 @@ class Service:
         if not isinstance(token, str):
             raise BenchError(f"{self.name}: no access_token in the login answer: {response.text[:300]}")
         return token
+
+
+def installed_versions(python: Path) -> dict[str, str]:
+    """Every distribution in the venv of ``python``: lower-case name -> version (uv pip list)."""
+    result = subprocess.run(
+        [find_uv_bin(), "pip", "list", "--format", "json", "--python", str(python)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise BenchError(f"`uv pip list` failed for {python}:\n{result.stdout}{result.stderr}")
+    return {item["name"].lower(): item["version"] for item in json.loads(result.stdout)}
+
+
+def version_differences(before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:
+    """What differs between two venvs: ``name a -> b``, ``+name b`` (after only), ``-name a`` (before only)."""
+    changes = []
+    for name in sorted(before.keys() | after.keys()):
+        old, new = before.get(name), after.get(name)
+        if old == new:
+            continue
+        if old is None:
+            changes.append(f"+{name} {new}")
+        elif new is None:
+            changes.append(f"-{name} {old}")
+        else:
+            changes.append(f"{name} {old} -> {new}")
+    return changes
 
 
 def uvicorn_argv(uvicorn: Path, app: str, port: int, *extra: str) -> list[str]:
@@ -610,6 +730,9 @@ def with_driver(url: str, driver: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).set(drivername=driver).render_as_string(hide_password=False)
+
+
+STACK_PACKAGES = ("uvloop", "httptools")
 
 
 @dataclass(frozen=True)

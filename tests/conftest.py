@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+import render_cache
+from pytest_sharing import SharedPytestRuns
 from rendering import snapshot_template
 
 
@@ -26,7 +28,39 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    # How many runs of the variants' own pytest this session needed (tests/pytest_sharing.py).
+    variants_by_key: dict[str, set[str]] = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            properties = dict(getattr(report, "user_properties", ()))
+            if "pytest_key" in properties:
+                variants_by_key.setdefault(properties["pytest_key"], set()).add(report.nodeid)
+    if variants_by_key:
+        variants = sum(len(nodes) for nodes in variants_by_key.values())
+        runs = len(variants_by_key)
+        terminalreporter.write_line(f"the variants' own pytest ran {runs} times for {variants} variants")
+
+
 @pytest.fixture(scope="session")
-def template_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An absolute path to a snapshot of this working tree's template."""
-    return snapshot_template(tmp_path_factory.mktemp("template"))
+def session_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory every xdist worker of this session shares."""
+    return render_cache.session_directory(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def template_path(session_directory: Path) -> Path:
+    """An absolute path to a snapshot of this working tree's template, the same for every worker."""
+    return render_cache.build_once(session_directory / "template", snapshot_template).resolve()
+
+
+@pytest.fixture(scope="session")
+def renders(session_directory: Path, template_path: Path) -> render_cache.RenderCache:
+    """Each variant rendered once per session; ``renders.copy()`` for a test that changes it."""
+    return render_cache.RenderCache(session_directory, template_path)
+
+
+@pytest.fixture(scope="session")
+def shared_pytest_runs(session_directory: Path) -> SharedPytestRuns:
+    """One run of a rendered project's pytest per distinct tree (tests/pytest_sharing.py)."""
+    return SharedPytestRuns(session_directory)

@@ -21,7 +21,8 @@ from live import (
     service_environment,
     wait_until,
 )
-from rendering import render_variant, variant_venv
+from render_cache import RenderCache
+from rendering import variant_venv
 from variants import matrix_axes, questions
 
 DEFAULT_PYTHON = questions()["python_version"]["default"]
@@ -70,8 +71,8 @@ def race_signups(base_url: str, headers: dict[str, str], attempts: int = 20) -> 
         return list(pool.map(sign_up, range(attempts)))
 
 
-def test_concurrent_signups_on_sqlite(template_path: Path, tmp_path: Path) -> None:
-    project = render_variant(template_path, tmp_path / "project", {"database": "sqlite"})
+def test_concurrent_signups_on_sqlite(renders: RenderCache, tmp_path: Path) -> None:
+    project = renders.copy({"database": "sqlite"}, tmp_path / "project")
     venv = variant_venv(project, DEFAULT_PYTHON)
     env = start_environment(project, venv, f"sqlite:///{tmp_path / 'race.db'}")
     with running_service(project, venv, env) as base_url:
@@ -81,10 +82,10 @@ def test_concurrent_signups_on_sqlite(template_path: Path, tmp_path: Path) -> No
 
 @pytest.mark.parametrize("database_server", SERVER_BACKENDS, indirect=True)
 def test_server_backend_under_races_and_outage(
-    database_server: PostgresServer | MariaDBServer, template_path: Path, tmp_path: Path
+    database_server: PostgresServer | MariaDBServer, renders: RenderCache, tmp_path: Path
 ) -> None:
     database = "postgresql" if isinstance(database_server, PostgresServer) else "mysql"
-    project = render_variant(template_path, tmp_path / "project", {"database": database})
+    project = renders.copy({"database": database}, tmp_path / "project")
     venv = variant_venv(project, DEFAULT_PYTHON)
     env = start_environment(project, venv, create_database(database_server.url))
     with running_service(project, venv, env) as base_url:

@@ -18,7 +18,8 @@ import yaml
 from playwright.sync_api import Browser, Page, Request, Route, expect, sync_playwright
 
 from live import running_service
-from rendering import project_environment, render_variant, run_checked, variant_venv
+from render_cache import RenderCache
+from rendering import project_environment, run_checked, variant_venv
 from variants import defaults, matrix_axes, questions
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -125,9 +126,9 @@ USE_SCOPES = matrix_axes()["use_scopes"]
 
 @pytest.mark.parametrize("use_scopes", USE_SCOPES, ids=[f"use_scopes={value}" for value in USE_SCOPES])
 def test_interactive_docs_log_in_and_call_users_me_offline(
-    use_scopes: bool, browser: Browser, template_path: Path, tmp_path: Path
+    use_scopes: bool, browser: Browser, renders: RenderCache, tmp_path: Path
 ) -> None:
-    project = render_variant(template_path, tmp_path / "project", {**defaults(), "use_scopes": use_scopes})
+    project = renders.copy({**defaults(), "use_scopes": use_scopes}, tmp_path / "project")
     package = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))["package_name"]
     venv = variant_venv(project, DEFAULT_PYTHON)
     env = project_environment(venv)

@@ -10,14 +10,15 @@ import jwt
 import pytest
 
 from live import admin_token, running_service, service_environment
-from rendering import render_variant, run_checked, variant_venv
+from render_cache import RenderCache
+from rendering import run_checked, variant_venv
 from variants import questions
 
 DEFAULT_PYTHON = questions()["python_version"]["default"]
 
 
-def prepare(template_path: Path, folder: Path, data: dict[str, str]) -> tuple[Path, Path]:
-    project = render_variant(template_path, folder, data)
+def prepare(renders: RenderCache, folder: Path, data: dict[str, str]) -> tuple[Path, Path]:
+    project = renders.copy(data, folder)
     return project, variant_venv(project, DEFAULT_PYTHON)
 
 
@@ -30,12 +31,12 @@ def me(base_url: str, token: str) -> int:
 
 
 @pytest.mark.parametrize("algorithm", ["HS256", "RS256"])
-def test_a_token_from_one_library_verifies_in_the_other(algorithm: str, template_path: Path, tmp_path: Path) -> None:
+def test_a_token_from_one_library_verifies_in_the_other(algorithm: str, renders: RenderCache, tmp_path: Path) -> None:
     jose_project, jose_venv = prepare(
-        template_path, tmp_path / "jose", {"jwt_library": "python-jose", "jwt_algorithm": algorithm}
+        renders, tmp_path / "jose", {"jwt_library": "python-jose", "jwt_algorithm": algorithm}
     )
     pyjwt_project, pyjwt_venv = prepare(
-        template_path, tmp_path / "pyjwt", {"jwt_library": "pyjwt", "jwt_algorithm": algorithm}
+        renders, tmp_path / "pyjwt", {"jwt_library": "pyjwt", "jwt_algorithm": algorithm}
     )
     # The same key material and the same database (so the same users) for both services.
     shutil.copy2(jose_project / ".env", pyjwt_project / ".env")
@@ -57,9 +58,9 @@ def test_a_token_from_one_library_verifies_in_the_other(algorithm: str, template
 
 
 def test_jwks_lets_another_service_verify_tokens_and_rotation_keeps_old_tokens(
-    template_path: Path, tmp_path: Path
+    renders: RenderCache, tmp_path: Path
 ) -> None:
-    project, venv = prepare(template_path, tmp_path / "rs", {"jwt_algorithm": "RS256", "jwt_library": "pyjwt"})
+    project, venv = prepare(renders, tmp_path / "rs", {"jwt_algorithm": "RS256", "jwt_library": "pyjwt"})
     database = tmp_path / "rs.db"
     env = service_env(venv, database)
     run_checked([str(venv / "bin" / "python"), "-m", "my_service", "migrate"], project, env)

@@ -25,7 +25,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from rendering import project_environment, render_variant, run_checked, variant_venv
+from render_cache import RenderCache
+from rendering import project_environment, run_checked, variant_venv
 from variants import TEMPLATE_ROOT, Variant, defaults, questions, selected_matrix
 
 DEFAULT_PYTHON = questions()["python_version"]["default"]
@@ -76,9 +77,9 @@ def assert_clean(result: subprocess.CompletedProcess[str], what: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def project(variant: Variant, template_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The variant rendered once for all the checks of this module (no venv needed)."""
-    return render_variant(template_path, tmp_path_factory.mktemp("tooling") / "project", variant.data)
+def project(variant: Variant, renders: RenderCache) -> Path:
+    """The session's render of the variant, for reading only (these checkers write nothing)."""
+    return renders.project(variant.data)
 
 
 def workflows(project: Path) -> list[Path]:
@@ -336,9 +337,9 @@ def test_pre_commit_config_is_valid(project: Path) -> None:
     assert {"ruff", "ruff-format", "mypy"} <= hooks
 
 
-def test_pre_commit_hooks_pass_on_a_freshly_rendered_project(template_path: Path, tmp_path: Path) -> None:
+def test_pre_commit_hooks_pass_on_a_freshly_rendered_project(renders: RenderCache, tmp_path: Path) -> None:
     """The hooks run with the project's own venv, as README.md says, and find nothing to fix."""
-    git_project = render_variant(template_path, tmp_path / "project", {})
+    git_project = renders.copy({}, tmp_path / "project")
     venv = variant_venv(git_project, DEFAULT_PYTHON)
     env = project_environment(venv)
     env["PRE_COMMIT_HOME"] = str(tmp_path / "pre-commit-home")

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from render_cache import RenderCache
 from rendering import render_variant
-from variants import full_matrix
+from variants import Variant, full_matrix
 
 # Statement and comment tags anywhere, and `{{ name ... }}` expressions;
 # `${{ ... }}` is GitHub Actions syntax, and `}}` alone closes nested dicts.
@@ -56,8 +57,8 @@ def test_names_are_derived_from_the_project_name(template_path: Path, tmp_path: 
 
 
 @pytest.mark.parametrize("variant", full_matrix(), ids=[variant.id for variant in full_matrix()])
-def test_no_jinja_left_in_rendered_files(variant: object, template_path: Path, tmp_path: Path) -> None:
-    project = render_variant(template_path, tmp_path / "project", variant.data)  # type: ignore[attr-defined]
+def test_no_jinja_left_in_rendered_files(variant: Variant, renders: RenderCache) -> None:
+    project = renders.project(variant.data)
     leftovers = []
     for path in sorted(project.rglob("*")):
         if path.is_file():

@@ -3,30 +3,50 @@
 from __future__ import annotations
 
 import re
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from rendering import mypy_cache_dir, project_environment, render_variant, run_checked, server_url, variant_venv
+from pytest_sharing import PytestRun, SharedPytestRuns, pytest_key
+from render_cache import RenderCache
+from rendering import mypy_cache_dir, project_environment, run_checked, server_url, variant_venv
 from variants import Variant, questions, selected_matrix
 
 MATRIX = selected_matrix()
 DEFAULT_PYTHON = questions()["python_version"]["default"]
 
 
-def check_project(project: Path, python_version: str, database_url: str | None = None) -> None:
-    """Install ``project`` and run what its own CI runs: pytest, ruff, ruff format, mypy --strict."""
+def check_project(
+    project: Path,
+    python_version: str,
+    database_url: str | None = None,
+    shared_pytest_runs: SharedPytestRuns | None = None,
+    variant_id: str = "",
+) -> None:
+    """Install ``project`` and run what its own CI runs: pytest, ruff, ruff format, mypy --strict.
+
+    With ``shared_pytest_runs``, pytest runs once per sharing key (tests/pytest_sharing.py) and every
+    variant with that key asserts on the recorded result; the linters always run here.
+    """
+    key = pytest_key(project, python_version, database_url)  # the tree as rendered, before the venv
     venv = variant_venv(project, python_version)
     env = project_environment(venv)
     if database_url is not None:  # a server account the variant's tests make their own database with
         env["DATABASE_URL"] = database_url
     bin_dir = venv / "bin"
-    report = run_checked([str(bin_dir / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, env)
-    summary = report.strip().splitlines()[-1]
-    passed = re.search(r"(\d+) passed", summary)
-    assert passed, f"the variant's own tests did not run:\n{report}"
-    assert int(passed.group(1)) > 0, f"the variant's own tests did not run:\n{report}"
-    assert not re.search(r"\d+ (skipped|xfailed|deselected)", summary), f"tests were skipped:\n{report}"
+
+    def run_pytest() -> tuple[int, str]:
+        command = [str(bin_dir / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=900, check=False)
+        return result.returncode, result.stdout + result.stderr
+
+    if shared_pytest_runs is None:
+        run = PytestRun(key, variant_id, *run_pytest())
+    else:
+        run = shared_pytest_runs.run_once(key, variant_id, run_pytest)
+    assert_pytest_passed(run, variant_id)
     run_checked([str(bin_dir / "ruff"), "check", "--no-cache", "."], project, env)
     run_checked([str(bin_dir / "ruff"), "format", "--check", "--no-cache", "."], project, env)
     # One incremental cache per xdist worker: the variants share their dependencies' stubs,
@@ -34,16 +54,37 @@ def check_project(project: Path, python_version: str, database_url: str | None =
     run_checked([str(bin_dir / "mypy"), "--strict", "--cache-dir", str(mypy_cache_dir())], project, env)
 
 
+def assert_pytest_passed(run: PytestRun, variant_id: str) -> None:
+    """The run passed, ran tests, and skipped none (whichever variant's copy ran it)."""
+    shared = "" if run.ran_in == variant_id else f" (run once for this tree, by {run.ran_in})"
+    assert run.returncode == 0, f"the variant's own pytest exited {run.returncode}{shared}:\n{run.output}"
+    summary = run.output.strip().splitlines()[-1]
+    passed = re.search(r"(\d+) passed", summary)
+    assert passed, f"the variant's own tests did not run{shared}:\n{run.output}"
+    assert int(passed.group(1)) > 0, f"the variant's own tests did not run{shared}:\n{run.output}"
+    assert not re.search(r"\d+ (skipped|xfailed|deselected)", summary), f"tests were skipped{shared}:\n{run.output}"
+
+
 @pytest.mark.parametrize("variant", MATRIX, ids=[variant.id for variant in MATRIX])
-def test_variant_passes_its_tests_and_linters(variant: Variant, template_path: Path, tmp_path: Path) -> None:
-    project = render_variant(template_path, tmp_path / "project", variant.data)
-    check_project(project, DEFAULT_PYTHON, server_url(variant["database"]))
+def test_variant_passes_its_tests_and_linters(
+    variant: Variant,
+    renders: RenderCache,
+    shared_pytest_runs: SharedPytestRuns,
+    tmp_path: Path,
+    record_property: Callable[[str, object], None],
+) -> None:
+    project = renders.copy(variant.data, tmp_path / "project")
+    database_url = server_url(variant["database"])
+    record_property("pytest_key", pytest_key(project, DEFAULT_PYTHON, database_url))
+    check_project(project, DEFAULT_PYTHON, database_url, shared_pytest_runs, variant.id)
 
 
 @pytest.mark.parametrize(
     "python_version",
     [value for value in questions()["python_version"]["choices"] if value != DEFAULT_PYTHON],
 )
-def test_default_variant_on_each_python(python_version: str, template_path: Path, tmp_path: Path) -> None:
-    project = render_variant(template_path, tmp_path / "project", {"python_version": python_version})
-    check_project(project, python_version)
+def test_default_variant_on_each_python(
+    python_version: str, renders: RenderCache, shared_pytest_runs: SharedPytestRuns, tmp_path: Path
+) -> None:
+    project = renders.copy({"python_version": python_version}, tmp_path / "project")
+    check_project(project, python_version, None, shared_pytest_runs, f"python{python_version}")

@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from sqlmodel import Session, col, func, select
 
-from {{ package_name }}.accounts import UsernameTakenError, change_password, create_user
-from {{ package_name }}.clients import client_address
-from {{ package_name }}.deps import (
+from ..accounts import UsernameTakenError, change_password, create_user
+from ..clients import client_address
+from ..deps import (
     AdminUser,
     CurrentUser,
     LoginThrottlerDep,
@@ -19,10 +19,10 @@ from {{ package_name }}.deps import (
     in_hashing_pool,
     unauthorized,
 )
-from {{ package_name }}.models import PasswordChange, User, UserCreate, UserPublic, UserView
-from {{ package_name }}.routes.auth import too_many_attempts
-from {{ package_name }}.security import PasswordHasher
-from {{ package_name }}.throttling import LoginThrottler, TooManyAttemptsError
+from ..models import PasswordChange, User, UserCreate, UserPublic, UserView
+from ..security import PasswordHasher
+from ..throttling import LoginThrottler, TooManyAttemptsError
+from .auth import too_many_attempts
 
 router = APIRouter(prefix="/users", tags=["users"])
 # What a username prefix may hold: the characters of canonical usernames, in either case.
