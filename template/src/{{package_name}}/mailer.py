@@ -104,21 +104,26 @@ class Mailer:
         """Send one message; failures are logged (without the address or the values), never raised."""
         message = self.compose(kind, to, **values)
         settings = self._settings
+        client = aiosmtplib.SMTP(
+            hostname=self._host,
+            port=settings.smtp_port_number,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            use_tls=settings.smtp_tls == "tls",
+            start_tls=settings.smtp_tls == "starttls",  # required, never opportunistic
+            tls_context=self._tls_context,
+            timeout=SEND_TIMEOUT_SECONDS,
+        )
         try:
-            await aiosmtplib.send(
-                message,
-                hostname=self._host,
-                port=settings.smtp_port_number,
-                username=settings.smtp_username,
-                password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-                use_tls=settings.smtp_tls == "tls",
-                start_tls=settings.smtp_tls == "starttls",  # required, never opportunistic
-                tls_context=self._tls_context,
-                timeout=SEND_TIMEOUT_SECONDS,
-            )
+            await client.connect()
+            await client.send_message(message)
+            await client.quit()
         except (aiosmtplib.SMTPException, OSError) as error:  # ssl errors and timeouts included
             logger.warning("email_failed kind=%s error=%s", kind, type(error).__name__)
             return False
+        finally:
+            # A failed STARTTLS upgrade leaves the plain connection open: close whatever is left.
+            client.close()
         logger.info("email_sent kind=%s", kind)
         return True
 
