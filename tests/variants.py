@@ -108,3 +108,17 @@ def selected_matrix() -> list[Variant]:
 
 def iter_ids(variants: list[Variant]) -> Iterator[str]:
     return (variant.id for variant in variants)
+
+
+# Axes on which the rendered tests that start child processes (marker `processes`: uvicorn
+# replicas, the CLI in a fresh interpreter) cannot give another result: those tests run in the
+# variants where these answers are at their defaults, which still cover every database, JWT
+# library, algorithm and refresh-token choice; elsewhere they are deselected.
+PROCESS_TESTS_IRRELEVANT = ("password_hashing", "use_scopes")
+
+
+def runs_process_tests(variant: Variant) -> bool:
+    """Whether ``variant`` runs its `processes` tests (see PROCESS_TESTS_IRRELEVANT)."""
+    base = defaults()
+    return all(variant.data.get(name, base.get(name)) == base.get(name) for name in PROCESS_TESTS_IRRELEVANT)
+
