@@ -121,4 +121,3 @@ def runs_process_tests(variant: Variant) -> bool:
     """Whether ``variant`` runs its `processes` tests (see PROCESS_TESTS_IRRELEVANT)."""
     base = defaults()
     return all(variant.data.get(name, base.get(name)) == base.get(name) for name in PROCESS_TESTS_IRRELEVANT)
-
