@@ -501,14 +501,22 @@ def generate_secrets(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_secrets_task_does_nothing_in_the_renders_an_update_diffs(tmp_path: Path) -> None:
+def test_secrets_task_writes_no_secret_and_says_nothing_in_the_renders_an_update_diffs(tmp_path: Path) -> None:
     # `copier update` renders the old and the new release into plain temporary folders, tasks included.
+    # There the task only puts placeholders where a project has its secrets, silently: Copier deletes
+    # from the project whatever the old render has and the new one lacks.
     throwaway = tmp_path / "old_copy"
     throwaway.mkdir()
     result = generate_secrets(throwaway, "--operation", "update")
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
-    assert list(throwaway.iterdir()) == []
+    placeholders = sorted(path.relative_to(throwaway).as_posix() for path in throwaway.rglob("*") if path.is_file())
+    assert placeholders == [".env", "keys/jwt_private.pem", "keys/jwt_public.pem"]
+    for name in placeholders:
+        text = (throwaway / name).read_text(encoding="utf-8")
+        assert text.startswith("# a placeholder"), name
+        assert "=" not in text, name
+        assert "BEGIN" not in text, name
 
     # The project itself is under git (Copier updates nothing else): a missing .env or key pair is made...
     project = tmp_path / "project"
