@@ -10,10 +10,13 @@ starts: a template it cannot read, or one with an unknown placeholder, stops it 
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
+import socket
 import ssl
 import string
+import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
@@ -30,6 +33,7 @@ TEMPLATES = Path(__file__).resolve().parent / "email_templates"
 MESSAGE_KINDS = ("password_reset", "email_verification")
 PLACEHOLDERS = ("service", "username", "token", "minutes")
 SEND_TIMEOUT_SECONDS = 15
+CLOSE_TIMEOUT_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -114,8 +118,10 @@ class Mailer:
             tls_context=self._tls_context,
             timeout=SEND_TIMEOUT_SECONDS,
         )
+        connection = None
         try:
             await client.connect()
+            connection = client.get_transport_info("socket")
             await client.send_message(message)
             await client.quit()
         except (aiosmtplib.SMTPException, OSError) as error:  # ssl errors and timeouts included
@@ -124,8 +130,22 @@ class Mailer:
         finally:
             # A failed STARTTLS upgrade leaves the plain connection open: close whatever is left.
             client.close()
+            await _closed(connection)
         logger.info("email_sent kind=%s", kind)
         return True
+
+
+async def _closed(connection: socket.socket | None) -> None:
+    """Wait (briefly) until the connection's socket is closed.
+
+    Closing a TLS connection is a short exchange that continues after ``close()`` returns; a
+    service stopping at that moment would leave the socket open. The wait keeps each send whole.
+    """
+    if connection is None:
+        return
+    deadline = time.monotonic() + CLOSE_TIMEOUT_SECONDS
+    while connection.fileno() != -1 and time.monotonic() < deadline:
+        await asyncio.sleep(0.005)
 
 
 def create_mailer(settings: Settings, service: str) -> Mailer | None:
