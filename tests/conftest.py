@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import render_cache
+import rendering
 from pytest_sharing import SharedPytestRuns
 from rendering import snapshot_template
 
@@ -46,6 +47,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 def session_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory every xdist worker of this session shares."""
     return render_cache.session_directory(tmp_path_factory)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_venvs(session_directory: Path) -> None:
+    """Variants with the same dependencies clone one venv (rendering.variant_venv)."""
+    rendering.shared_venvs = session_directory / "venvs"
 
 
 @pytest.fixture(scope="session")

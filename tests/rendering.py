@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import glob
+import hashlib
+import json
 import os
 import shutil
 import subprocess
+import tomllib
 from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
@@ -79,18 +82,69 @@ def uv_environment() -> dict[str, str]:
     return env
 
 
+# Where this session keeps one venv per distinct dependency set (conftest.py sets it); None
+# outside a test session, where every project gets a venv built from scratch.
+shared_venvs: Path | None = None
+
+
 def variant_venv(project: Path, python_version: str) -> Path:
-    """A venv inside ``project`` with the project and its test extras, from uv's shared cache."""
+    """A venv inside ``project`` with the project and its test extras, from uv's shared cache.
+
+    In a test session the dependencies come from a venv built once per distinct dependency set
+    (with their bytecode compiled), cloned with hard links: only the project itself is installed
+    here. Files that name their venv (scripts, activate) are copied and pointed at this one.
+    """
     venv = project / ".venv"
     uv = find_uv_bin()
     env = uv_environment()
-    run_checked([uv, "venv", "--quiet", "--python", find_python(python_version), str(venv)], cwd=project, env=env)
+    if shared_venvs is None:
+        run_checked([uv, "venv", "--quiet", "--python", find_python(python_version), str(venv)], cwd=project, env=env)
+        install = ["-e", ".[test]"]
+    else:
+        clone_venv(dependency_venv(project, python_version), venv)
+        install = ["--no-deps", "-e", "."]
     run_checked(
-        [uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), "-e", ".[test]"],
-        cwd=project,
-        env=env,
+        [uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), *install], cwd=project, env=env
     )
     return venv
+
+
+def dependencies(project: Path) -> list[str]:
+    """What installing ``project`` with its test extras asks for (its own name aside)."""
+    metadata = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return sorted([*metadata["dependencies"], *metadata.get("optional-dependencies", {}).get("test", [])])
+
+
+def dependency_venv(project: Path, python_version: str) -> Path:
+    """The session's venv with ``project``'s dependencies (not the project), built once per set."""
+    from render_cache import build_once  # render_cache imports this module
+
+    assert shared_venvs is not None
+    requirements = dependencies(project)
+    key = hashlib.sha256(json.dumps([python_version, requirements]).encode()).hexdigest()[:20]
+
+    def build(destination: Path) -> None:
+        uv, env = find_uv_bin(), uv_environment()
+        run_checked([uv, "venv", "--quiet", "--python", find_python(python_version), str(destination)], project, env)
+        python = str(destination / "bin" / "python")
+        run_checked([uv, "pip", "install", "--quiet", "--python", python, *requirements], project, env)
+
+    shared_venvs.mkdir(parents=True, exist_ok=True)
+    return build_once(shared_venvs / f"venv-{key}", build)
+
+
+def clone_venv(source: Path, destination: Path) -> None:
+    """Copy the venv ``source`` to ``destination``: hard links, except the files that name the venv."""
+    shutil.copytree(source, destination, symlinks=True, copy_function=os.link)
+    old, new = str(source).encode(), str(destination).encode()
+    for path in (destination / "bin").iterdir():
+        if path.is_symlink() or not path.is_file():
+            continue
+        content = path.read_bytes()
+        if old in content:
+            path.unlink()  # a hard link: the source's file must stay as it is
+            path.write_bytes(content.replace(old, new))
+            shutil.copymode(source / "bin" / path.name, path)
 
 
 def run_checked(command: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 900) -> str:

@@ -103,6 +103,7 @@ def test_server_backend_under_races_and_outage(
         wait_until(
             lambda: httpx.get(f"{base_url}/users/me", headers=headers, timeout=10).status_code == 200,
             "the service to recover after the database came back",
+            attempts=900,  # a server restarting after a crash recovers its log first: slow under load
         )
         assert (
             httpx.post(

@@ -32,18 +32,21 @@ def install_docs(app: FastAPI) -> None:
     openapi_url = app.openapi_url or "/openapi.json"
     app.mount(ASSETS_URL, StaticFiles(directory=ASSETS), name="docs-assets")
 
+    # The pages read the app from the request: a closure over ``app`` would keep every app ever
+    # built alive (FastAPI caches facts about route functions in module-level caches).
     @app.get(DOCS_URL, include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
+        service: FastAPI = request.app
         return get_swagger_ui_html(
             openapi_url=f"{root}{openapi_url}",
-            title=f"{app.title} - Swagger UI",
+            title=f"{service.title} - Swagger UI",
             swagger_js_url=f"{root}{ASSETS_URL}/swagger-ui-bundle.js",
             swagger_css_url=f"{root}{ASSETS_URL}/swagger-ui.css",
             swagger_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
             oauth2_redirect_url=f"{root}{OAUTH2_REDIRECT_URL}",
-            init_oauth=app.swagger_ui_init_oauth,
-            swagger_ui_parameters=app.swagger_ui_parameters,
+            init_oauth=service.swagger_ui_init_oauth,
+            swagger_ui_parameters=service.swagger_ui_parameters,
         )
 
     @app.get(OAUTH2_REDIRECT_URL, include_in_schema=False)
@@ -53,9 +56,10 @@ def install_docs(app: FastAPI) -> None:
     @app.get(REDOC_URL, include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
+        service: FastAPI = request.app
         page = get_redoc_html(
             openapi_url=f"{root}{openapi_url}",
-            title=f"{app.title} - ReDoc",
+            title=f"{service.title} - ReDoc",
             redoc_js_url=f"{root}{ASSETS_URL}/redoc.standalone.js",
             redoc_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
             with_google_fonts=False,
