@@ -177,6 +177,9 @@ def project_environment(venv: Path) -> dict[str, str]:
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     for name in ("SECRET_KEY", "DATABASE_URL", "FIRST_SUPERUSER", "FIRST_SUPERUSER_PASSWORD", "PYTHONPATH"):
         env.pop(name, None)
+    # The project's own modules are compiled once per copy, not again in every child process
+    # its tests start (uvicorn replicas, the CLI); CI machines may set this variable.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
