@@ -133,9 +133,16 @@ def dependency_venv(project: Path, python_version: str) -> Path:
     return build_once(shared_venvs / f"venv-{key}", build)
 
 
+def _link_or_copy(source: str, destination: str) -> None:
+    try:
+        os.link(source, destination)
+    except OSError:  # another file system
+        shutil.copy2(source, destination)
+
+
 def clone_venv(source: Path, destination: Path) -> None:
     """Copy the venv ``source`` to ``destination``: hard links, except the files that name the venv."""
-    shutil.copytree(source, destination, symlinks=True, copy_function=os.link)
+    shutil.copytree(source, destination, symlinks=True, copy_function=_link_or_copy)
     old, new = str(source).encode(), str(destination).encode()
     for path in (destination / "bin").iterdir():
         if path.is_symlink() or not path.is_file():
