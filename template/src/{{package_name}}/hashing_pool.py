@@ -35,8 +35,8 @@ def lower_thread_priority(niceness: int) -> None:
     """Add ``niceness`` to the calling thread's nice value (Linux only: elsewhere it is per process).
 
     Raising a nice value needs no privilege, so this works in any container. If the kernel
-    refuses all the same (a seccomp profile, say), the thread keeps its priority and the
-    service says so once, at WARNING: hashing still works, it only competes on equal terms.
+    refuses all the same (a seccomp profile, say), the thread keeps its priority and says so
+    in a WARNING as it starts: hashing still works, it only competes on equal terms.
     """
     if niceness == 0:
         return
