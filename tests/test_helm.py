@@ -36,7 +36,14 @@ RELEASE = "r"
 CHART_SOURCES = TEMPLATE_ROOT / "template"
 # Environment variables that only a Secret may carry: never a literal value, never values.yaml.
 SECRET_SETTINGS = frozenset(
-    {"SECRET_KEY", "SECRET_KEY_PREVIOUS", "DATABASE_URL", "FIRST_SUPERUSER_PASSWORD", "JWT_PRIVATE_KEY"}
+    {
+        "SECRET_KEY",
+        "SECRET_KEY_PREVIOUS",
+        "DATABASE_URL",
+        "FIRST_SUPERUSER_PASSWORD",
+        "JWT_PRIVATE_KEY",
+        "SMTP_PASSWORD",
+    }
 )
 
 
@@ -172,6 +179,18 @@ def values_sets(chart: Chart) -> dict[str, dict[str, Any]]:
             "autoscaling": {"enabled": True, "minReplicas": 3, "maxReplicas": 8, "targetCPUUtilizationPercentage": 60},
             "podDisruptionBudget": {"maxUnavailable": 2},
             "config": {"DB_POOL_SIZE": 4, "DB_MAX_OVERFLOW": 2, "PASSWORD_HASH_CONCURRENCY": 2},
+        },
+        "e-mail": {
+            "config": {
+                "SMTP_HOST": "smtp.example.com",
+                "SMTP_PORT": 587,
+                "SMTP_USERNAME": "service@example.com",
+                "SMTP_TLS": "starttls",
+                "EMAIL_FROM": "Service <no-reply@example.com>",
+                "PASSWORD_RESET_TOKEN_EXPIRE_MINUTES": 60,
+                "OPEN_REGISTRATION": True,
+                "REQUIRE_EMAIL_VERIFICATION": True,
+            }
         },
         "one-replica": {
             "replicaCount": 1,
@@ -742,6 +761,8 @@ BAD_VALUES: list[tuple[str, dict[str, Any]]] = [
     ("a misspelt setting", {"config": {"ACCESS_TOKEN_EXPIRY_MINUTES": 30}}),
     ("a token lifetime out of range", {"config": {"ACCESS_TOKEN_EXPIRE_MINUTES": 0}}),
     ("an unknown log level", {"config": {"LOG_LEVEL": "LOUD"}}),
+    ("an unknown TLS mode for e-mail", {"config": {"SMTP_TLS": "maybe"}}),
+    ("registration as a word", {"config": {"OPEN_REGISTRATION": "yes"}}),
     ("an unknown pull policy", {"image": {"repository": "x", "pullPolicy": "Sometimes"}}),
     ("no existing secret", {"existingSecret": ""}),
     ("a budget that blocks drains", {"podDisruptionBudget": {"enabled": True, "maxUnavailable": 0}}),
@@ -783,12 +804,30 @@ def test_a_wrong_value_fails_on_the_schema(charts: list[Chart], helm_binary: str
         ),
         ({"replicaCount": 12}, "above database.maxConnections (100)"),
         ({"config": {"DB_POOL_SIZE": 40, "DB_MAX_OVERFLOW": 10}}, "above database.maxConnections (100)"),
+        # Left out of config, the pool is the service's default, 10 + 10: 5 pods x 20 + 1 > 100.
+        (
+            {"replicaCount": 4, "config": {"DB_POOL_SIZE": None, "DB_MAX_OVERFLOW": None}},
+            "(DB_POOL_SIZE + DB_MAX_OVERFLOW = 20) + 1 for the migration = 101 connections",
+        ),
+        (
+            {"config": {"REQUIRE_EMAIL_VERIFICATION": True}},
+            "config.REQUIRE_EMAIL_VERIFICATION=true needs config.SMTP_HOST",
+        ),
+        ({"config": {"SMTP_HOST": "smtp.example.com"}}, "config.EMAIL_FROM is required when config.SMTP_HOST is set"),
         (
             {"autoscaling": {"enabled": True}, "resources": {"requests": {"cpu": None}}},
             "autoscaling on CPU needs resources.requests.cpu",
         ),
     ],
-    ids=["autoscaling-bounds", "replicas-exhaust-connections", "pool-exhausts-connections", "hpa-without-cpu"],
+    ids=[
+        "autoscaling-bounds",
+        "replicas-exhaust-connections",
+        "pool-exhausts-connections",
+        "default-pool-exhausts-connections",
+        "verification-without-e-mail",
+        "e-mail-without-sender",
+        "hpa-without-cpu",
+    ],
 )
 def test_values_that_contradict_each_other_fail_with_a_message(
     values: dict[str, Any], message: str, charts: list[Chart], helm_binary: str, tmp_path: Path

@@ -13,14 +13,21 @@ with a message naming the values.
 {{- end }}
 {{- $maxPods = int .Values.autoscaling.maxReplicas }}
 {{- end }}
-{{- /* The service's own defaults when config leaves them out. */}}
-{{- $poolSize := 5 }}
+{{- /* The service's own defaults (config.py) when config leaves them out. */}}
+{{- $poolSize := 10 }}
 {{- if hasKey .Values.config "DB_POOL_SIZE" }}
 {{- $poolSize = int .Values.config.DB_POOL_SIZE }}
 {{- end }}
-{{- $maxOverflow := 5 }}
+{{- $maxOverflow := 10 }}
 {{- if hasKey .Values.config "DB_MAX_OVERFLOW" }}
 {{- $maxOverflow = int .Values.config.DB_MAX_OVERFLOW }}
+{{- end }}
+{{- /* E-mail: what the service would refuse at startup, refused here before any pod starts. */}}
+{{- if and .Values.config.REQUIRE_EMAIL_VERIFICATION (not .Values.config.SMTP_HOST) }}
+{{- fail "config.REQUIRE_EMAIL_VERIFICATION=true needs config.SMTP_HOST: nobody could receive the verification e-mail" }}
+{{- end }}
+{{- if and .Values.config.SMTP_HOST (not .Values.config.EMAIL_FROM) }}
+{{- fail "config.EMAIL_FROM is required when config.SMTP_HOST is set" }}
 {{- end }}
 {{- /* One surge pod during a rollout, and the migration Job's single connection. */}}
 {{- $connections := add1 (mul (add1 $maxPods) (add $poolSize $maxOverflow)) }}
