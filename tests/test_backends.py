@@ -100,11 +100,18 @@ def test_server_backend_under_races_and_outage(
         assert httpx.get(f"{base_url}/health", timeout=10).status_code == 200
 
         database_server.start()
-        wait_until(
-            lambda: httpx.get(f"{base_url}/users/me", headers=headers, timeout=10).status_code == 200,
-            "the service to recover after the database came back",
-            attempts=900,  # a server restarting after a crash recovers its log first: slow under load
-        )
+        last: list[str] = []
+
+        def recovered() -> bool:
+            response = httpx.get(f"{base_url}/users/me", headers=headers, timeout=10)
+            last[:] = [f"{response.status_code} {response.text[:200]}"]
+            return response.status_code == 200
+
+        try:
+            # A server restarting after a crash recovers its log first: slow under load.
+            wait_until(recovered, "the service to recover after the database came back", attempts=900)
+        except AssertionError as error:
+            raise AssertionError(f"{error}; its last answer: {last or 'none'}") from None
         assert (
             httpx.post(
                 f"{base_url}/users",
