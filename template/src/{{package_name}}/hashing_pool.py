@@ -49,9 +49,3 @@ def lower_thread_priority(niceness: int) -> None:
         os.setpriority(os.PRIO_PROCESS, thread, min(current + niceness, 19))
     except OSError as error:
         logger.warning("PASSWORD_HASH_NICENESS: the hashing thread keeps its priority (%s)", error.strerror or error)
-
-
-def thread_niceness() -> int:
-    """The calling thread's nice value (Linux), or the process's elsewhere."""
-    thread = threading.get_native_id() if sys.platform.startswith("linux") else 0
-    return os.getpriority(os.PRIO_PROCESS, thread)
