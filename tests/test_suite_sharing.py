@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import subprocess
@@ -17,7 +18,17 @@ from pytest_sharing import NOT_READ_BY_PYTEST, NOT_READ_BY_PYTEST_DIRECTORIES, S
 from render_cache import RenderCache
 from rendering import render_variant
 from test_variants import assert_pytest_passed
-from variants import defaults, fast_matrix, questions
+from variants import (
+    PROCESS_TESTS_IRRELEVANT,
+    PROCESS_TESTS_PAIRWISE,
+    Variant,
+    defaults,
+    fast_matrix,
+    full_matrix,
+    matrix_axes,
+    questions,
+    runs_process_tests,
+)
 
 DEFAULT_PYTHON = questions()["python_version"]["default"]
 TESTS = Path(__file__).resolve().parent
@@ -224,3 +235,18 @@ def test_no_rendered_module_names_a_file_the_key_leaves_out(renders: RenderCache
                 if token.type == tokenize.STRING and names_a_left_out_file(token.string):
                     found.append(f"{variant.id}: {path.relative_to(project)}:{token.start[0]}: {token.string}")
     assert not found, "\n".join(found)
+
+
+def test_the_process_tests_run_in_every_database_and_cover_every_pair_of_the_other_answers() -> None:
+    """The `processes` tests run in a subset of the variants (variants.py); what that subset covers."""
+    axes = matrix_axes()
+    running = [variant for variant in full_matrix() if runs_process_tests(variant)]
+    assert Variant(tuple(defaults().items())) in running
+    assert len(running) < len(full_matrix()) // 4  # what the subset is for
+    for database in axes["database"]:
+        here = [variant for variant in running if variant["database"] == database]
+        assert all(variant[name] == defaults()[name] for variant in here for name in PROCESS_TESTS_IRRELEVANT)
+        for first, second in itertools.combinations(PROCESS_TESTS_PAIRWISE, 2):
+            met = {(variant[first], variant[second]) for variant in here}
+            missing = set(itertools.product(axes[first], axes[second])) - met
+            assert not missing, f"{database}: no variant runs the process tests with {first}, {second} = {missing}"
