@@ -111,7 +111,7 @@ def iter_ids(variants: list[Variant]) -> Iterator[str]:
 
 
 # The rendered tests that start child processes (marker `processes`: uvicorn replicas, concurrent
-# `migrate`, the CLI in a fresh interpreter) cost 15 to 45 s a variant. Their results turn on the
+# `migrate`, the CLI in a fresh interpreter) cost up to 45 s a variant. Their results turn on the
 # database above all; so they run in every database, where these answers are at their defaults
 # (the hashing and the scopes do not reach what they test) ...
 PROCESS_TESTS_IRRELEVANT = ("password_hashing", "use_scopes")
