@@ -11,7 +11,14 @@ import pytest
 
 from pytest_sharing import PytestRun, SharedPytestRuns, pytest_key
 from render_cache import RenderCache
-from rendering import mypy_cache_dir, project_environment, run_checked, server_url, variant_venv
+from rendering import (
+    mypy_cache_dir,
+    project_environment,
+    run_checked,
+    server_url,
+    temporary_files_in_memory,
+    variant_venv,
+)
 from variants import Variant, questions, runs_process_tests, selected_matrix
 
 MATRIX = selected_matrix()
@@ -43,7 +50,10 @@ def check_project(
         command = [str(bin_dir / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"]
         if not process_tests:  # they run in a variant where their result can differ (variants.py)
             command += ["-m", "not processes"]
-        result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=900, check=False)
+        with temporary_files_in_memory() as options:
+            result = subprocess.run(
+                command + options, cwd=project, env=env, capture_output=True, text=True, timeout=900, check=False
+            )
         return result.returncode, result.stdout + result.stderr
 
     if shared_pytest_runs is None:
