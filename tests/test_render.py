@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import re
 import stat
 from pathlib import Path
 
 import pytest
 import yaml
+from jinja2.sandbox import SandboxedEnvironment
 
 from render_cache import RenderCache
-from rendering import render_variant
-from variants import Variant, full_matrix
+from rendering import find_python, render_variant, run_checked, variant_venv
+from variants import Variant, full_matrix, questions
 
 # Statement and comment tags anywhere, and `{{ name ... }}` expressions;
 # `${{ ... }}` is GitHub Actions syntax, and `}}` alone closes nested dicts.
@@ -37,6 +39,11 @@ def read_env(project: Path) -> dict[str, str]:
         ({"access_token_expire_minutes": 0}, "between 1 and 1440"),
         ({"access_token_expire_minutes": 1441}, "between 1 and 1440"),
         ({"project_name": "   "}, "cannot be empty"),
+        ({"project_name": "Calendar"}, "is a module of Python's standard library"),
+        ({"package_name": "json"}, "is a module of Python's standard library"),
+        ({"package_name": "jwt"}, "is already a module in the service's environment"),
+        ({"package_name": "tests"}, "is already a module in the service's environment"),
+        ({"project_slug": "fastapi"}, "is the name of a package the service installs"),
     ],
 )
 def test_bad_answer_is_refused_with_its_message(
@@ -46,6 +53,63 @@ def test_bad_answer_is_refused_with_its_message(
         render_variant(template_path, tmp_path / "project", answers)
     assert message in str(refused.value)
     assert not (tmp_path / "project" / "pyproject.toml").exists()
+
+
+def refuses(question: str, answer: str) -> bool:
+    """Whether ``question``'s validator refuses ``answer``, rendered as Copier renders it."""
+    environment = SandboxedEnvironment(extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"])
+    return bool(environment.from_string(questions()[question]["validator"]).render({question: answer}).strip())
+
+
+DEFAULT_PYTHON = questions()["python_version"]["default"]
+
+
+@pytest.mark.parametrize("python_version", questions()["python_version"]["choices"])
+def test_no_package_name_is_a_standard_library_module(python_version: str, tmp_path: Path) -> None:
+    """copier.yml's list is complete for every Python offered: ``python -m <package>`` runs the service."""
+    script = "import sys; print(' '.join(sorted(sys.stdlib_module_names)))"
+    names = run_checked([find_python(python_version), "-c", script], tmp_path).split()
+    assert [name for name in names if not name.startswith("_") and not refuses("package_name", name)] == []
+
+
+# What a project's environment holds, listed by its own interpreter: import names, distributions.
+LIST_INSTALLED = """
+import importlib.metadata, json, re
+imports, distributions = set(), set()
+for distribution in importlib.metadata.distributions():
+    name = re.sub(r"[-_.]+", "-", distribution.metadata["Name"]).lower()
+    if name == "my-service":  # the project itself
+        continue
+    distributions.add(name)
+    for file in distribution.files or []:
+        top = file.parts[0].split(".")[0]
+        outside = len(file.parts) > 1 and file.parts[0] in ("..", "bin")
+        if not outside and top.isidentifier() and not top.startswith("__"):
+            imports.add(top)
+print(json.dumps({"imports": sorted(imports), "distributions": sorted(distributions)}))
+"""
+
+
+def test_no_name_is_taken_by_the_environment(renders: RenderCache, tmp_path: Path) -> None:
+    """copier.yml's lists are complete for every choice of database driver, JWT library and hasher:
+    the package is never shadowed by a module the environment has, nor the project by a distribution."""
+    environments = [
+        {"database": "sqlite", "jwt_library": "python-jose", "password_hashing": "bcrypt"},
+        {"database": "postgresql", "jwt_library": "pyjwt", "password_hashing": "argon2"},
+        {"database": "mysql", "jwt_library": "python-jose", "password_hashing": "argon2"},
+    ]
+    missing = set()
+    for number, answers in enumerate(environments):
+        project = renders.copy(answers, tmp_path / str(number))
+        python = variant_venv(project, DEFAULT_PYTHON) / "bin" / "python"
+        installed = json.loads(run_checked([str(python), "-c", LIST_INSTALLED], project))
+        for name in installed["imports"]:
+            if not refuses("package_name", name):
+                missing.add(f"package_name {name}")
+        for name in installed["distributions"]:
+            if not refuses("project_slug", name):
+                missing.add(f"project_slug {name}")
+    assert not missing, sorted(missing)
 
 
 def test_names_are_derived_from_the_project_name(template_path: Path, tmp_path: Path) -> None:
