@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import stat
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -39,6 +42,13 @@ def read_env(project: Path) -> dict[str, str]:
         ({"access_token_expire_minutes": 0}, "between 1 and 1440"),
         ({"access_token_expire_minutes": 1441}, "between 1 and 1440"),
         ({"project_name": "   "}, "cannot be empty"),
+        ({"project_name": "Two\nlines"}, "must be one line without control characters"),
+        ({"description": "Tab\tseparated"}, "must be one line without control characters"),
+        ({"author_name": "Bell\x07"}, "must be one line without control characters"),
+        ({"project_name": 'The "Best" API'}, "without control characters, double quotes or backslashes"),
+        ({"description": "C:\\service"}, "without control characters, double quotes or backslashes"),
+        ({"author_name": 'O"Brien'}, "without control characters, double quotes or backslashes"),
+        ({"author_email": 'o"brien@example.com'}, "does not look like an e-mail address"),
         ({"project_name": "Calendar"}, "is a module of Python's standard library"),
         ({"package_name": "json"}, "is a module of Python's standard library"),
         ({"package_name": "jwt"}, "is already a module in the service's environment"),
@@ -131,6 +141,79 @@ def test_no_jinja_left_in_rendered_files(variant: Variant, renders: RenderCache)
                 if JINJA_MARKERS.search(line):
                     leftovers.append(f"{path.relative_to(project)}:{number}: {line.strip()}")
     assert not leftovers, "\n".join(leftovers)
+
+
+def test_free_text_answers_read_back_as_typed(template_path: Path, tmp_path: Path) -> None:
+    """Names and descriptions land in Python and TOML strings, YAML and Markdown: apostrophes,
+    markup and other scripts included, each reads back as it was typed."""
+    answers = {
+        "project_name": "Bob's API #2 <beta> & {co}: Café ☕",
+        "project_slug": "bobs-api",
+        "description": "Zoë's service: 'quoted', #hash, {braces}, 100% ok",
+        "author_name": "O'Brien & Søn",
+        "author_email": "o'brien@example.com",
+    }
+    project = render_variant(template_path, tmp_path / "project", answers)
+    metadata = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert metadata["description"] == answers["description"]
+    assert metadata["authors"] == [{"name": answers["author_name"], "email": answers["author_email"]}]
+    package = project / "src" / "bobs_api"
+    modules = {
+        path.relative_to(package).as_posix(): ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for path in package.rglob("*.py")
+    }
+    assert ast.get_docstring(modules["__init__.py"]) == answers["description"] + "."
+    calls = [node for node in ast.walk(modules["main.py"]) if isinstance(node, ast.Call)]
+    app = next(call for call in calls if isinstance(call.func, ast.Name) and call.func.id == "FastAPI")
+    keywords = {keyword.arg: keyword.value for keyword in app.keywords}
+    assert ast.literal_eval(keywords["title"]) == answers["project_name"]
+    assert (project / "README.md").read_text(encoding="utf-8").startswith(f"# {answers['project_name']}\n")
+
+
+LONGEST_NAMES = {
+    "project_name": "Customer Identity and Access Platform for the Acme Corporation Worldwide Edition",
+    "project_slug": "customer-identity-and-access-platform-v2",
+    # No limit: the package's docstring holds it, wrapped (a word longer than a line stays whole).
+    "description": "Issues and checks the tokens of every Acme customer, audits their logins and rotates keys "
+    "daily; see https://example.com/docs/identity-platform/a-long-path-that-no-line-could-hold-in-one-piece " * 3,
+}
+SHORTEST_NAMES = {"project_name": "X", "description": "Y"}
+NAME_VARIANTS: list[dict[str, object]] = [
+    {"database": "sqlite"},
+    {"database": "postgresql", "jwt_library": "pyjwt", "jwt_algorithm": "RS256", "password_hashing": "argon2"},
+    {"database": "mysql", "jwt_algorithm": "RS256", "use_scopes": True, "refresh_tokens": True},
+    {"database": "sqlite", "jwt_library": "pyjwt", "use_scopes": True, "refresh_tokens": True},
+]
+
+
+@pytest.mark.parametrize("names", [LONGEST_NAMES, SHORTEST_NAMES], ids=["longest", "shortest"])
+def test_names_of_any_allowed_length_keep_the_code_lint_clean(
+    names: dict[str, str], template_path: Path, tmp_path: Path
+) -> None:
+    """Names go into code lines: at their longest (the validators' limits) and shortest, ruff and its
+    formatter accept every file, in variants that between them take every branch of the template.
+    (test_names_beyond_the_limits_are_refused shows that the longest are at the limits.)"""
+    for number, answers in enumerate(NAME_VARIANTS):
+        project = render_variant(template_path, tmp_path / str(number), {**answers, **names})
+        run_checked([sys.executable, "-m", "ruff", "check", "--no-cache", "."], project)
+        run_checked([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], project)
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        ({**LONGEST_NAMES, "project_name": LONGEST_NAMES["project_name"] + "!"}, "at most 80 characters"),
+        ({"project_slug": LONGEST_NAMES["project_slug"] + "x"}, "at most 40 characters"),
+        ({"package_name": LONGEST_NAMES["project_slug"].replace("-", "_") + "x"}, "at most 40 characters"),
+    ],
+    ids=["project_name", "project_slug", "package_name"],
+)
+def test_names_beyond_the_limits_are_refused(
+    answers: dict[str, object], message: str, template_path: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(ValueError, match="Validation error for question") as refused:
+        render_variant(template_path, tmp_path / "project", answers)
+    assert message in str(refused.value)
 
 
 def test_two_renders_get_different_secrets(template_path: Path, tmp_path: Path) -> None:

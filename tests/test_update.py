@@ -203,10 +203,10 @@ def make_user_edits(project: Path) -> dict[str, list[str]]:
 
     main = source / "main.py"
     text = main.read_text(encoding="utf-8")
-    imports = re.search(rf"^from {package}\.routes import (.+)$", text, re.MULTILINE)
-    assert imports, f"{main}: no `from {package}.routes import ...` line"
+    imports = re.search(r"^from \.routes import (.+)$", text, re.MULTILINE)
+    assert imports, f"{main}: no `from .routes import ...` line"
     modules = sorted({*imports.group(1).split(", "), "items"})
-    import_line = f"from {package}.routes import {', '.join(modules)}"
+    import_line = f"from .routes import {', '.join(modules)}"
     text = replace_once(text, imports.group(0), import_line, main)
     users_router = "    app.include_router(users.router)\n"
     text = replace_once(text, users_router, users_router + "    app.include_router(items.router)\n", main)
