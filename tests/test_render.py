@@ -15,7 +15,7 @@ import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
 from render_cache import RenderCache
-from rendering import find_python, render_variant, run_checked, variant_venv
+from rendering import dependency_venv, find_python, render_variant, run_checked
 from variants import Variant, full_matrix, questions
 
 # Statement and comment tags anywhere, and `{{ name ... }}` expressions;
@@ -93,15 +93,12 @@ def test_no_package_name_is_a_standard_library_module(python_version: str, tmp_p
     assert [name for name in names if not name.startswith("_") and not refuses("package_name", name)] == []
 
 
-# What a project's environment holds, listed by its own interpreter: import names, distributions.
+# What a project's dependencies hold, listed by their interpreter: import names, distributions.
 LIST_INSTALLED = """
 import importlib.metadata, json, re
 imports, distributions = set(), set()
 for distribution in importlib.metadata.distributions():
-    name = re.sub(r"[-_.]+", "-", distribution.metadata["Name"]).lower()
-    if name == "my-service":  # the project itself
-        continue
-    distributions.add(name)
+    distributions.add(re.sub(r"[-_.]+", "-", distribution.metadata["Name"]).lower())
     for file in distribution.files or []:
         top = file.parts[0].split(".")[0]
         outside = len(file.parts) > 1 and file.parts[0] in ("..", "bin")
@@ -120,10 +117,10 @@ def test_no_name_is_taken_by_the_environment(renders: RenderCache, tmp_path: Pat
         {"database": "mysql", "jwt_library": "python-jose", "password_hashing": "argon2"},
     ]
     missing = set()
-    for number, answers in enumerate(environments):
-        project = renders.copy(answers, tmp_path / str(number))
-        python = variant_venv(project, DEFAULT_PYTHON) / "bin" / "python"
-        installed = json.loads(run_checked([str(python), "-c", LIST_INSTALLED], project))
+    for answers in environments:
+        project = renders.project(answers)
+        python = dependency_venv(project, DEFAULT_PYTHON) / "bin" / "python"  # the variants' own
+        installed = json.loads(run_checked([str(python), "-c", LIST_INSTALLED], tmp_path))
         for name in installed["imports"]:
             if not refuses("package_name", name):
                 missing.add(f"package_name {name}")
