@@ -84,11 +84,14 @@ class OneHandOffTransport(httpx.BaseTransport):
             await answered.wait()  # as a client that hangs up once it has the whole response
             return {"type": "http.disconnect"}
 
-        async def send(message: Message) -> None:
+        async def send(message: Message) -> None:  # checks the order of messages, as a server would
             nonlocal start
             if message["type"] == "http.response.start":
+                assert start is None, "a second http.response.start"
                 start = message
             elif message["type"] == "http.response.body":
+                assert start is not None, "http.response.body before http.response.start"
+                assert not answered.is_set(), "http.response.body after the last one"
                 chunks.append(bytes(message.get("body", b"")))
                 if not message.get("more_body", False):
                     answered.set()
