@@ -1,13 +1,13 @@
 """The tests' HTTP client: Starlette's TestClient, with one hand-off per request.
 
-Starlette's transport streams each response from the app's event loop (a thread of its own) to
-the test's thread through about eight calls between the two threads: a few milliseconds a
-request, a third of the tests' time. While a ``ServiceClient`` is started (``with``), a request
-instead runs the app in that loop from its request to the end of its response and of its
-background tasks, in one call, exactly as Starlette's client waits for it. A client that is not
-started runs each request in an event loop of its own, as Starlette's does. Everything else is
-Starlette's: the lifespan, its state, cookies, redirects, the exceptions a route raises. No route
-of the service streams, so no test needs a response before it ends.
+Starlette's transport streams each response from the app's event loop (a thread of its own)
+to the test's thread through about eight calls between the two threads: a few milliseconds a
+request, up to a third of the tests' time. While a ``ServiceClient`` is started (``with``), a
+request instead runs the app in that loop from its request to the end of its response and of
+its background tasks, in one call, exactly as Starlette's client waits for it. A client that is
+not started runs each request in an event loop of its own, as Starlette's does. Everything else
+is Starlette's: the lifespan, its state, cookies, redirects, the exceptions a route raises. No
+route of the service streams, so no test needs a response before it ends.
 """
 
 from __future__ import annotations
